@@ -1,0 +1,16 @@
+/*
+ * fault.h - fault injection points for crash and error tests.
+ *
+ * MAILROOM_FAULT="op:N[:action],..." makes the Nth call of an operation in this
+ * process fail: action "exit" (default) calls _exit(99) before the operation, as a
+ * kill would; "fail" makes it return -1 with errno EIO ("enospc" gives ENOSPC).
+ * Operations: fsync, rename, write, tsa, token. Built in always; costs one
+ * branch when the variable is unset.
+ */
+#ifndef MAILROOM_FAULT_H
+#define MAILROOM_FAULT_H
+
+/* Count one call of op; returns 0 to go on, or -1 (errno set) to fail it. */
+int fault_point(const char *op);
+
+#endif
