@@ -1,0 +1,34 @@
+# Makefile - the two entry points of README.md, and the build around CMake.
+#
+#   make demo    install packages, build, run the whole pipeline on sample letters
+#   make test    install packages, build, run ctest
+#
+# Everything real happens in CMake and scripts/; this file only chains them.
+
+BUILD ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test demo clean pki
+
+all: build
+
+deps:
+	sh scripts/deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) --timeout 900
+
+demo: build
+	sh scripts/demo.sh $(BUILD)
+
+pki:
+	sh scripts/pki.sh var
+
+clean:
+	rm -rf $(BUILD)

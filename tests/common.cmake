@@ -1,0 +1,5 @@
+# Unit tests of util/ and common/.
+mailroom_unit_test(common_conf_test SOURCES unit/common_conf_test.c LIBS mailroom_common)
+mailroom_unit_test(common_spool_test SOURCES unit/common_spool_test.c LIBS mailroom_common)
+mailroom_unit_test(common_journal_test SOURCES unit/common_journal_test.c
+                   LIBS mailroom_common PkgConfig::SQLITE3)
