@@ -22,7 +22,7 @@ journal *journal_close(journal *j);
 /* One event; the letter fields that are not NULL update the letter's row. */
 struct journal_event {
 	const char *job;     /* required */
-	const char *stage;   /* required: scan, classify, sign, dms-export, mailroom */
+	const char *stage;   /* required: scan, classify, sign, export, mailroom */
 	const char *action;  /* required: captured, claimed, classified, sealed, delivered ... */
 	const char *outcome; /* required: ok, review, quarantined, deferred, failed */
 	const char *detail;  /* free text (no document content) */

@@ -24,6 +24,15 @@ char *settings_resolve(const char *base, const char *path)
 	return xasprintf("%s/%s", base, path);
 }
 
+char *settings_path(const settings *s, const char *path)
+{
+	if (strncmp(path, "${var}/", 7) == 0)
+		return fio_join(s->var_dir, path + 7);
+	if (strcmp(path, "${var}") == 0)
+		return xstrdup(s->var_dir);
+	return settings_resolve(s->conf_dir, path);
+}
+
 char *settings_conf_file(const settings *s, const char *name)
 {
 	return fio_join(s->conf_dir, name);

@@ -29,6 +29,10 @@ int settings_load(const char *conf_dir, settings *s, conf_err *e);
 void settings_free(settings *s);
 /* conf_dir/name as a new string (caller frees). */
 char *settings_conf_file(const settings *s, const char *name);
+/* A path from a configuration file: "${var}/x" is x below the var directory (so it
+ * follows $MAILROOM_VAR), an absolute path stays, anything else is relative to the
+ * conf directory. A new string (caller frees). */
+char *settings_path(const settings *s, const char *path);
 /* Make path absolute relative to base (a new string, caller frees). */
 char *settings_resolve(const char *base, const char *path);
 

@@ -365,6 +365,34 @@ int spool_defer(spool *sp, const char *id, const char *reason, int *attempt)
 	return spool_move(sp, SPOOL_ACTIVE, id, sp, SPOOL_INCOMING);
 }
 
+int spool_retry_now(spool *sp, const char *id)
+{
+	char *dir = spool_path(sp, SPOOL_INCOMING, id), *p = fio_join(dir, SPOOL_RETRY);
+	buf b;
+	char *rest = NULL, *text;
+	long attempt = 0;
+	int rc = -1;
+
+	buf_init(&b, 4096);
+	if (fio_read_file(p, 4096, &b) == -1 || b.data == NULL)
+		goto out;
+	strtoll(b.data, &rest, 10);
+	attempt = strtol(rest, &rest, 10);
+	while (*rest == ' ')
+		rest++;
+	text = xasprintf("%lld %ld %s", (long long)time(NULL), attempt, rest);
+	rc = fio_write_atomic(p, text, strlen(text), 0600);
+	free(text);
+	/* a new timestamp on the job directory wakes a stage waiting on inotify */
+	if (rc == 0 && utimensat(AT_FDCWD, dir, NULL, 0) == -1)
+		rc = -1;
+out:
+	buf_free(&b);
+	free(p);
+	free(dir);
+	return rc;
+}
+
 int spool_finish(spool *sp, const char *id, const char *dest)
 {
 	char *p = spool_path(sp, SPOOL_ACTIVE, id);

@@ -62,6 +62,9 @@ int spool_handoff(spool *sp, const char *id, spool *to);
 int spool_quarantine(spool *sp, enum spool_area from, const char *id, const char *reason);
 /* Defer active/<id>: back to incoming/ with a retry time (exponential backoff). */
 int spool_defer(spool *sp, const char *id, const char *reason, int *attempt);
+/* Make a deferred incoming/<id> due now (attempt count kept) and wake the stage;
+ * -1 with ENOENT if it is not deferred (or was claimed meanwhile). */
+int spool_retry_now(spool *sp, const char *id);
 /* Move active/<id> to dest (a path outside the spool, same filesystem). */
 int spool_finish(spool *sp, const char *id, const char *dest);
 /* Move corrupt/<id> back to incoming/ (reason file removed). */

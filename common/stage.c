@@ -150,7 +150,10 @@ static int stage_one(const struct stage_ops *ops, struct stage_env *env, const c
 	}
 	memset(&r, 0, sizeof(r));
 	r.verdict = STAGE_NEXT;
-	already = job_stage_done(j, ops->name);
+	/* A letter this stage already finished (the run died before the hand-off) is
+	 * handed on unprocessed. The last stage has no next spool: it processes again,
+	 * which is safe because every stage is idempotent per job id. */
+	already = env->next != NULL && job_stage_done(j, ops->name);
 	if (already) {
 		log_info("%s: %s already done by an earlier run; handing on", id, ops->name);
 		snprintf(r.detail, sizeof(r.detail), "finished by an earlier run");

@@ -4,7 +4,8 @@
  * MAILROOM_FAULT="op:N[:action],..." makes the Nth call of an operation in this
  * process fail: action "exit" (default) calls _exit(99) before the operation, as a
  * kill would; "fail" makes it return -1 with errno EIO ("enospc" gives ENOSPC).
- * Operations: fsync, rename, write, tsa, token. Built in always; costs one
+ * Operations: fsync, rename, write, tsa, token; delivered (dms-export: right after
+ * a package got its final name). Built in always; costs one
  * branch when the variable is unset.
  */
 #ifndef MAILROOM_FAULT_H
