@@ -1,0 +1,705 @@
+/*
+ * sign.c - mailroom-sign: seal replacing scans (TR-03138 "ersetzendes Scannen").
+ *
+ * SYNOPSIS
+ *	mailroom-sign [-c DIR] [--once]
+ *
+ *	For every letter whose classification says scan_mode "ersetzend": check the
+ *	scan product automatically (page count and page digests against the capture),
+ *	write the Transfervermerk (transfervermerk.xml, BSI TR-03138 A.NB.4) and
+ *	validate it against sign/transfervermerk.xsd, then seal scan.tiff, any
+ *	imported original.* and the Transfervermerk with detached CAdES-B-B
+ *	signatures (<file>.p7s). Letters scanned "kopierend" or "nicht_scannen" pass
+ *	unsealed with the reason recorded. A failed quality check sends the letter to
+ *	review; nothing incomplete is ever sealed.
+ *	Without --once the program stays and waits for new letters (inotify and a
+ *	timer rescan every daemon.rescan_seconds).
+ *
+ * OPTIONS
+ *	-c DIR	configuration directory (default $MAILROOM_CONF, else the source conf/);
+ *		reads mailroom.yaml and signing.yaml
+ *	--once	drain spool/sign/incoming and exit
+ *	-h	help
+ *
+ * SPOOL DIRECTORIES
+ *	claims	var/spool/sign/incoming -> active
+ *	writes	inside active/<id>: transfervermerk.xml, *.p7s, job.json ("signing")
+ *	hands	sealed and passed letters to var/spool/export/incoming; failed quality
+ *		checks to var/spool/review/incoming; damaged letters to
+ *		var/spool/sign/corrupt (QUARANTINE.txt says why)
+ *
+ * SECURITY
+ *	Trusts its configuration and the key files it names. Treats job.json and
+ *	scan.tiff as untrusted input: job_read checks every payload digest, libtiff
+ *	runs with a memory limit, every record string is checked before it goes into
+ *	XML. The private key is reached only through sign_key_sign() ("sign this
+ *	digest"); XXX it still lives in this process - a later issue moves it into a
+ *	separate key-holder process or a PKCS#11 token. The PIN is never logged.
+ *
+ * EXIT STATUS
+ *	0 (EX_OK) after --once or a clean stop (SIGTERM/SIGINT); EX_USAGE on a bad
+ *	option; EX_CONFIG for a wrong configuration, a missing or weak key, a missing
+ *	schema; EX_TEMPFAIL if another mailroom-sign holds the lock; EX_IOERR when the
+ *	spool or journal cannot be used.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include <libxml/parser.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "digest.h"
+#include "fileio.h"
+#include "log.h"
+#include "settings.h"
+#include "sign_cades.h"
+#include "sign_key.h"
+#include "sign_qs.h"
+#include "sign_tv.h"
+#include "stage.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#ifndef MAILROOM_SIGN_XSD
+#define MAILROOM_SIGN_XSD "transfervermerk.xsd"
+#endif
+
+#define SIGN_PROGRAM "mailroom-sign"
+#define SIGN_CONF_FILE "signing.yaml"
+#define SIGN_MAX_FILES 8 /* scan.tiff, original.*, ocr.pdf */
+#define SIGN_NAME_MAX 1024
+
+/*
+ * The keys of conf/signing.yaml: name, default, where it lands (struct sign_conf).
+ * Paths are relative to the conf directory.
+ */
+#define VAR_SIGN_KEY "key"		    /* PEM private key of the seal */
+#define DEF_SIGN_KEY "${var}/pki/seal.key"  /* -> key_path */
+#define VAR_SIGN_CERT "cert"		    /* PEM certificate of the seal */
+#define DEF_SIGN_CERT "${var}/pki/seal.pem" /* -> cert_path */
+#define VAR_SIGN_CHAIN "chain"		    /* list of PEM intermediates; default none */
+#define VAR_SIGN_CA "ca"		    /* trust anchor checked at start; default none */
+#define VAR_SIGN_DIGEST "digest"	    /* sha256 | sha384 | sha512 */
+#define DEF_SIGN_DIGEST 0		    /* sha256 -> md */
+#define VAR_SIGN_PIN_FILE "pin_file"	    /* file with the key passphrase; default none */
+#define VAR_SIGN_PIN_ENV "pin_env"	    /* variable with the key passphrase; default none */
+#define VAR_SIGN_PROCEDURE "procedure"	    /* {name, version} of the Verfahrensdokumentation */
+#define VAR_SIGN_LEVELS "levels"	    /* {normal, hoch, sehr_hoch}: B-B | B-T */
+#define DEF_SIGN_LEVEL_NORMAL 0		    /* B-B */
+#define DEF_SIGN_LEVEL_HOCH 0		    /* B-B */
+#define DEF_SIGN_LEVEL_SEHR_HOCH 1	    /* B-T (TR-03138 A.AM.IN.SH.2: timestamps) */
+#define VAR_SIGN_SCHEMA "schema"	    /* the Transfervermerk XSD */
+#define DEF_SIGN_SCHEMA MAILROOM_SIGN_XSD   /* -> schema_path */
+
+static const char *const sign_digests[] = {"sha256", "sha384", "sha512", NULL};
+static const char *const sign_levels[] = {"B-B", "B-T", NULL};
+static const char *const sign_protection[] = {"normal", "hoch", "sehr_hoch", NULL};
+
+struct sign_conf {
+	conf_node *root;
+	char *key_path, *cert_path, *ca_path, *schema_path, *pin_file;
+	const char *pin_env;
+	char **chain;
+	size_t n_chain;
+	const EVP_MD *md;
+	const char *digest_name;
+	const char *procedure_name, *procedure_version;
+	int level[3]; /* per protection need (sign_protection): index into sign_levels */
+};
+
+/* What process() needs. */
+struct sign_ctx {
+	struct sign_conf *conf;
+	sign_key *key;
+	sign_tv_schema *schema;
+	char subject[SIGN_NAME_MAX], issuer[SIGN_NAME_MAX], serial[128], algorithm[64];
+	int test_pki;
+};
+
+/* Print the usage. */
+static void sign_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s [-c DIR] [--once]\n"
+		"  -c DIR   configuration directory (mailroom.yaml, signing.yaml)\n"
+		"  --once   seal what is in spool/sign/incoming and exit\n"
+		"  -h       this help\n",
+		SIGN_PROGRAM);
+}
+
+/* A path of signing.yaml, resolved by settings_path (caller frees). */
+static int sign_conf_path(const conf_node *root, const char *key, const char *def,
+			  const settings *set, char **out, conf_err *e)
+{
+	const char *v = NULL;
+
+	*out = NULL;
+	if (conf_str(root, key, 0, def, &v, e) == -1)
+		return -1;
+	if (v != NULL && *v == '\0') {
+		conf_fail(e, conf_get(root, key), "'%s' must not be empty", key);
+		return -1;
+	}
+	if (v != NULL)
+		*out = settings_path(set, v);
+	return 0;
+}
+
+/* Free what sign_conf_load allocated. */
+static void sign_conf_free(struct sign_conf *c)
+{
+	size_t i;
+
+	free(c->key_path);
+	free(c->cert_path);
+	free(c->ca_path);
+	free(c->schema_path);
+	free(c->pin_file);
+	for (i = 0; i < c->n_chain; i++)
+		free(c->chain[i]);
+	free(c->chain);
+	conf_free(c->root);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Load conf_dir/signing.yaml. -1 with e set (file:line) on error. */
+static int sign_conf_load(const settings *set, struct sign_conf *c, conf_err *e)
+{
+	static const char *const top[] = {VAR_SIGN_KEY,
+					  VAR_SIGN_CERT,
+					  VAR_SIGN_CHAIN,
+					  VAR_SIGN_CA,
+					  VAR_SIGN_DIGEST,
+					  VAR_SIGN_PIN_FILE,
+					  VAR_SIGN_PIN_ENV,
+					  VAR_SIGN_PROCEDURE,
+					  VAR_SIGN_LEVELS,
+					  VAR_SIGN_SCHEMA,
+					  NULL};
+	static const char *const proc_keys[] = {"name", "version", NULL};
+	const conf_node *proc, *lv;
+	const char **chain = NULL;
+	char *file = settings_conf_file(set, SIGN_CONF_FILE);
+	int d, i, rc = -1;
+	size_t k;
+
+	memset(c, 0, sizeof(*c));
+	if ((c->root = conf_load(file, e)) == NULL)
+		goto out;
+	if (c->root->kind != CONF_MAP) {
+		conf_fail(e, c->root, "%s must be a map of settings", SIGN_CONF_FILE);
+		goto out;
+	}
+	if (conf_check_keys(c->root, top, SIGN_CONF_FILE, e) == -1)
+		goto out;
+	if (sign_conf_path(c->root, VAR_SIGN_KEY, DEF_SIGN_KEY, set, &c->key_path, e) ==
+		-1 ||
+	    sign_conf_path(c->root, VAR_SIGN_CERT, DEF_SIGN_CERT, set, &c->cert_path,
+			   e) == -1 ||
+	    sign_conf_path(c->root, VAR_SIGN_CA, NULL, set, &c->ca_path, e) == -1 ||
+	    sign_conf_path(c->root, VAR_SIGN_PIN_FILE, NULL, set, &c->pin_file, e) == -1)
+		goto out;
+	if (conf_get(c->root, VAR_SIGN_SCHEMA) != NULL) {
+		if (sign_conf_path(c->root, VAR_SIGN_SCHEMA, NULL, set, &c->schema_path,
+				   e) == -1)
+			goto out;
+	} else {
+		c->schema_path = xstrdup(DEF_SIGN_SCHEMA);
+	}
+	if (conf_str(c->root, VAR_SIGN_PIN_ENV, 0, NULL, &c->pin_env, e) == -1)
+		goto out;
+	if (c->pin_env != NULL && c->pin_file != NULL) {
+		conf_fail(e, conf_get(c->root, VAR_SIGN_PIN_ENV),
+			  "set either pin_file or pin_env, not both");
+		goto out;
+	}
+	if (conf_strlist(c->root, VAR_SIGN_CHAIN, &chain, &c->n_chain, e) == -1)
+		goto out;
+	if (c->n_chain > SIGN_KEY_MAX_CHAIN) {
+		conf_fail(e, conf_get(c->root, VAR_SIGN_CHAIN), "at most %d chain files",
+			  SIGN_KEY_MAX_CHAIN);
+		goto out;
+	}
+	c->chain = xcalloc(c->n_chain + 1, sizeof(*c->chain));
+	for (k = 0; k < c->n_chain; k++)
+		c->chain[k] = settings_path(set, chain[k]);
+	if (conf_enum(c->root, VAR_SIGN_DIGEST, 0, DEF_SIGN_DIGEST, sign_digests, &d, e) == -1)
+		goto out;
+	c->digest_name = sign_digests[d];
+	c->md = d == 0 ? EVP_sha256() : d == 1 ? EVP_sha384() : EVP_sha512();
+	if ((proc = conf_get(c->root, VAR_SIGN_PROCEDURE)) == NULL) {
+		conf_fail(e, c->root,
+			  "'procedure: {name, version}' is missing: the Transfervermerk must "
+			  "name the Verfahrensdokumentation in force");
+		goto out;
+	}
+	if (conf_expect(proc, CONF_MAP, VAR_SIGN_PROCEDURE, e) == -1 ||
+	    conf_check_keys(proc, proc_keys, VAR_SIGN_PROCEDURE, e) == -1 ||
+	    conf_str(proc, "name", 1, NULL, &c->procedure_name, e) == -1 ||
+	    conf_str(proc, "version", 1, NULL, &c->procedure_version, e) == -1)
+		goto out;
+	c->level[0] = DEF_SIGN_LEVEL_NORMAL;
+	c->level[1] = DEF_SIGN_LEVEL_HOCH;
+	c->level[2] = DEF_SIGN_LEVEL_SEHR_HOCH;
+	if ((lv = conf_get(c->root, VAR_SIGN_LEVELS)) != NULL) {
+		if (conf_expect(lv, CONF_MAP, VAR_SIGN_LEVELS, e) == -1 ||
+		    conf_check_keys(lv, sign_protection, VAR_SIGN_LEVELS, e) == -1)
+			goto out;
+		for (i = 0; i < 3; i++)
+			if (conf_enum(lv, sign_protection[i], 0, c->level[i], sign_levels,
+				      &c->level[i], e) == -1)
+				goto out;
+	}
+	rc = 0;
+out:
+	free(chain);
+	free(file);
+	if (rc == -1)
+		sign_conf_free(c);
+	return rc;
+}
+
+/* An X509 name as RFC 2253 UTF-8 text into out. */
+static void sign_name(const X509_NAME *n, char *out, size_t outlen)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long len;
+
+	out[0] = '\0';
+	if (b == NULL)
+		return;
+	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+	    (len = BIO_get_mem_data(b, &p)) > 0)
+		snprintf(out, outlen, "%.*s", (int)len, p);
+	BIO_free(b);
+}
+
+/* Describe the certificate once: subject, issuer, serial, algorithm, test PKI. */
+static int sign_ctx_describe(struct sign_ctx *sc)
+{
+	X509 *cert = sign_key_cert(sc->key);
+	BIGNUM *bn;
+	char *hex;
+	int snid;
+
+	sign_name(X509_get_subject_name(cert), sc->subject, sizeof(sc->subject));
+	sign_name(X509_get_issuer_name(cert), sc->issuer, sizeof(sc->issuer));
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL)) == NULL ||
+	    (hex = BN_bn2hex(bn)) == NULL) {
+		BN_free(bn);
+		return -1;
+	}
+	snprintf(sc->serial, sizeof(sc->serial), "%s", hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	if (!OBJ_find_sigid_by_algs(&snid, EVP_MD_get_type(sc->conf->md),
+				    EVP_PKEY_get_base_id(X509_get0_pubkey(cert))))
+		return -1;
+	snprintf(sc->algorithm, sizeof(sc->algorithm), "%s", OBJ_nid2ln(snid));
+	/* scripts/pki.sh names its CA so; a real seal never comes from it. */
+	sc->test_pki = strstr(sc->issuer, "mailroom TEST Root CA") != NULL ||
+		       strstr(sc->subject, "TEST SEAL") != NULL;
+	return 0;
+}
+
+/* An object at key in o, or NULL. */
+static json_object *sign_get(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+/* "signing": {"skipped": reason} for letters that are not sealed. */
+static int sign_pass(job *j, struct stage_result *r, const char *mode)
+{
+	json_object *s = json_object_new_object();
+	const char *why =
+	    strcmp(mode, "kopierend") == 0
+		? "kopierend: paper original is kept; no replacing scan"
+		: "nicht_scannen: the letter is not kept as a scan; no replacing scan";
+
+	json_object_object_add(s, "skipped", json_object_new_string(why));
+	json_object_object_add(job_meta(j), "signing", s);
+	r->verdict = STAGE_NEXT;
+	r->action = "passed";
+	snprintf(r->detail, sizeof(r->detail), "not sealed (%s)", mode);
+	return 0;
+}
+
+/* Seal one file into file.p7s and check it against the record. 0, or -1 with r set. */
+static int sign_one(struct sign_ctx *sc, job *j, time_t t, const char *name,
+		    const char *expect_sha256, struct stage_result *r)
+{
+	struct sign_cades_out res;
+	char err[512], hex[DIGEST_SHA256_HEX], p7s[256];
+	char *path = job_path(j, name), *out;
+	int rc = -1;
+
+	snprintf(p7s, sizeof(p7s), "%s.p7s", name);
+	out = job_path(j, p7s);
+	if (sign_cades_file(sc->key, sc->conf->md, t, path, out, &res, job_id(j), err,
+			    sizeof(err)) == -1) {
+		stage_set(r, STAGE_DEFER, "sealing %s failed: %s; will retry", name, err);
+		goto out;
+	}
+	digest_hex(res.sha256, sizeof(res.sha256), hex);
+	if (expect_sha256 == NULL || strcmp(hex, expect_sha256) != 0) {
+		stage_set(r, STAGE_QUARANTINE,
+			  "%s changed while it was being sealed (SHA-256 differs from job.json); "
+			  "find out who touched the job directory, then 'mailroom requeue %s'",
+			  name, job_id(j));
+		goto out;
+	}
+	if (job_add_file(j, p7s) == -1) {
+		stage_set(r, STAGE_QUARANTINE, "cannot record %s", p7s);
+		goto out;
+	}
+	log_debug("%s: sealed %s (%llu bytes) -> %s (%zu bytes)", job_id(j), name, res.size, p7s,
+		  res.der_len);
+	rc = 0;
+out:
+	free(path);
+	free(out);
+	return rc;
+}
+
+/* The size of a recorded file. */
+static unsigned long long sign_file_size(job *j, const char *name)
+{
+	json_object *ent = sign_get(sign_get(job_meta(j), "files"), name);
+	json_object *sz = sign_get(ent, "size");
+
+	return sz != NULL ? (unsigned long long)json_object_get_int64(sz) : 0;
+}
+
+/* Seal an "ersetzend" letter: QS, Transfervermerk, CAdES signatures, record. */
+static int sign_seal(struct sign_ctx *sc, job *j, struct stage_result *r)
+{
+	struct sign_tv_file files[SIGN_MAX_FILES];
+	struct sign_tv_seal seal;
+	struct sign_tv_input tv;
+	struct sign_qs qs;
+	json_object *meta = job_meta(j), *s, *sigs, *q;
+	const char *id = job_id(j), *integ, *level_name;
+	char err[1024], when[TIMEFMT_ISO_MAX], tvhex[DIGEST_SHA256_HEX];
+	char names[SIGN_MAX_FILES][160], p7s_names[SIGN_MAX_FILES][168];
+	unsigned char tvdg[DIGEST_SHA256_LEN];
+	X509 *cert = sign_key_cert(sc->key);
+	char *tiff = NULL, *tvpath = NULL;
+	size_t n = 0, i, sealed = 0;
+	int prot, level;
+	time_t t;
+	buf xml;
+
+	memset(&qs, 0, sizeof(qs));
+	buf_init(&xml, SIGN_TV_MAX);
+	integ = job_get_str(j, "classification.protection.integrity");
+	for (prot = 0; integ != NULL && sign_protection[prot] != NULL; prot++)
+		if (strcmp(integ, sign_protection[prot]) == 0)
+			break;
+	if (integ == NULL || sign_protection[prot] == NULL) {
+		stage_set(r, STAGE_QUARANTINE,
+			  "classification.protection.integrity is %s%s%s (expected normal, hoch "
+			  "or sehr_hoch); the seal level depends on it. Fix the type in "
+			  "conf/scankonzept.yaml and classify the letter again",
+			  integ ? "'" : "missing", integ ? integ : "", integ ? "'" : "");
+		goto out;
+	}
+	level = sc->conf->level[prot];
+	if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0 ||
+	    X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0) {
+		stage_set(r, STAGE_DEFER,
+			  "the seal certificate is not valid now (expired or not yet valid); "
+			  "install a valid one (cert: in conf/signing.yaml) and restart "
+			  "mailroom-sign");
+		goto out;
+	}
+	if (!job_has_file(j, "scan.tiff")) {
+		stage_set(r, STAGE_QUARANTINE,
+			  "job.json lists no scan.tiff: there is no scan product to seal; "
+			  "capture the letter again");
+		goto out;
+	}
+	/* e) quality check first: an incomplete scan product is never sealed. */
+	tiff = job_path(j, "scan.tiff");
+	sign_qs_run(tiff, sign_get(meta, "capture"), &qs, id);
+	if (!qs.passed) {
+		s = json_object_new_object();
+		json_object_object_add(s, "qs", json_object_new_string("nicht bestanden"));
+		json_object_object_add(s, "qs_reason", json_object_new_string(qs.reason));
+		json_object_object_add(meta, "signing", s);
+		r->action = "qs-failed";
+		stage_set(r, STAGE_REVIEW,
+			  "quality check failed: %s. Compare the letter with its scan; rescan it "
+			  "if pages are missing",
+			  qs.reason);
+		goto out;
+	}
+	t = time(NULL);
+	timefmt_iso(t, when);
+	/* The scan product: sealed files first, each checked against job.json. */
+	memset(files, 0, sizeof(files));
+	files[n].name = "scan.tiff";
+	files[n].role = "Scanprodukt";
+	n++;
+	json_object_object_foreach(sign_get(meta, "files"), fname, fent)
+	{
+		(void)fent;
+		if (strncmp(fname, "original.", 9) == 0 && strstr(fname, ".p7s") == NULL &&
+		    n < SIGN_MAX_FILES - 1) {
+			snprintf(names[n], sizeof(names[n]), "%s", fname);
+			files[n].name = names[n];
+			files[n].role = "digitales Original";
+			n++;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		files[i].sha256 = job_file_sha256(j, files[i].name);
+		files[i].size = sign_file_size(j, files[i].name);
+		snprintf(p7s_names[i], sizeof(p7s_names[i]), "%s.p7s", files[i].name);
+		files[i].p7s = p7s_names[i];
+		if (sign_one(sc, j, t, files[i].name, files[i].sha256, r) == -1)
+			goto out;
+		sealed++;
+	}
+	if (job_has_file(j, "ocr.pdf")) { /* bound by digest through the Transfervermerk */
+		files[n].name = "ocr.pdf";
+		files[n].role = "durchsuchbare Textwiedergabe (OCR)";
+		files[n].sha256 = job_file_sha256(j, "ocr.pdf");
+		files[n].size = sign_file_size(j, "ocr.pdf");
+		n++;
+	}
+	/* The Transfervermerk, validated, written, sealed. */
+	memset(&seal, 0, sizeof(seal));
+	seal.level = "CAdES-B-B";
+	seal.subject = sc->subject;
+	seal.issuer = sc->issuer;
+	seal.serial = sc->serial;
+	seal.test_pki = sc->test_pki;
+	memset(&tv, 0, sizeof(tv));
+	tv.j = j;
+	tv.qs = &qs;
+	tv.procedure_name = sc->conf->procedure_name;
+	tv.procedure_version = sc->conf->procedure_version;
+	tv.software = SIGN_PROGRAM;
+	tv.software_version = MAILROOM_VERSION;
+	tv.sealed_at = t;
+	tv.files = files;
+	tv.n_files = n;
+	tv.seal = &seal;
+	if (sign_tv_build(&tv, &xml, err, sizeof(err)) == -1) {
+		stage_set(r, STAGE_QUARANTINE,
+			  "cannot write the Transfervermerk: %s. Fix the record (or the stage "
+			  "that wrote it), then 'mailroom requeue %s'",
+			  err, id);
+		goto out;
+	}
+	if (sign_tv_validate(sc->schema, xml.data, xml.len, err, sizeof(err)) == -1) {
+		stage_set(r, STAGE_QUARANTINE,
+			  "%s. The record holds a value the schema does not allow; fix it, then "
+			  "'mailroom requeue %s'",
+			  err, id);
+		goto out;
+	}
+	tvpath = job_path(j, SIGN_TV_FILE);
+	if (fio_write_atomic(tvpath, xml.data, xml.len, 0600) == -1) {
+		stage_set(r, STAGE_DEFER, "cannot write %s: %s; will retry", SIGN_TV_FILE,
+			  strerror(errno));
+		goto out;
+	}
+	job_add_file(j, SIGN_TV_FILE);
+	digest_sha256(xml.data, xml.len, tvdg);
+	digest_hex(tvdg, sizeof(tvdg), tvhex);
+	if (sign_one(sc, j, t, SIGN_TV_FILE, tvhex, r) == -1)
+		goto out;
+	sealed++;
+	/* The record. */
+	level_name = sign_levels[level];
+	s = json_object_new_object();
+	json_object_object_add(s, "level", json_object_new_string("CAdES-B-B"));
+	if (strcmp(level_name, "B-B") != 0) {
+		json_object_object_add(s, "required_level", json_object_new_string("CAdES-B-T"));
+		json_object_object_add(
+		    s, "pending",
+		    json_object_new_string("signature-time-stamp: the seal is CAdES-B-B; the "
+					   "time-stamp that makes it B-T is added to the same "
+					   "signatures once the TSA client exists (issue 4)"));
+	}
+	json_object_object_add(s, "certificate", json_object_new_string(sc->subject));
+	json_object_object_add(s, "issuer", json_object_new_string(sc->issuer));
+	json_object_object_add(s, "serial", json_object_new_string(sc->serial));
+	json_object_object_add(s, "algorithm", json_object_new_string(sc->algorithm));
+	json_object_object_add(s, "digest", json_object_new_string(sc->conf->digest_name));
+	json_object_object_add(s, "key", json_object_new_string(sign_key_describe(sc->key)));
+	json_object_object_add(s, "signed_at", json_object_new_string(when));
+	json_object_object_add(s, "transfervermerk", json_object_new_string(SIGN_TV_FILE));
+	sigs = json_object_new_object();
+	for (i = 0; i < n; i++)
+		if (files[i].p7s != NULL)
+			json_object_object_add(sigs, files[i].name,
+					       json_object_new_string(files[i].p7s));
+	json_object_object_add(sigs, SIGN_TV_FILE, json_object_new_string(SIGN_TV_FILE ".p7s"));
+	json_object_object_add(s, "signatures", sigs);
+	q = json_object_new_object();
+	json_object_object_add(q, "result", json_object_new_string("bestanden"));
+	json_object_object_add(q, "pages", json_object_new_int64(qs.found_pages));
+	json_object_object_add(q, "colour", json_object_new_boolean(qs.colour));
+	json_object_object_add(s, "qs", q);
+	json_object_object_add(s, "test_pki", json_object_new_boolean(sc->test_pki));
+	json_object_object_add(meta, "signing", s);
+	r->verdict = STAGE_NEXT;
+	r->action = "sealed";
+	snprintf(r->detail, sizeof(r->detail), "CAdES-B-B over %zu file(s)%s%s, %ld page(s)%s",
+		 sealed, sc->test_pki ? " with the TEST seal" : "",
+		 strcmp(level_name, "B-B") != 0 ? ", B-T pending" : "", qs.found_pages,
+		 qs.colour ? "" : ", content match only (not colour)");
+	if (strcmp(level_name, "B-B") != 0)
+		log_warnx("%s: integrity %s needs CAdES-B-T; sealed B-B, time-stamp pending", id,
+			  sign_protection[prot]);
+out:
+	sign_qs_free(&qs);
+	buf_free(&xml);
+	free(tiff);
+	free(tvpath);
+	return 0;
+}
+
+/* The stage callback: seal, pass or quarantine one claimed letter. */
+static int sign_process(void *ctx, struct stage_env *env, job *j, struct stage_result *r)
+{
+	struct sign_ctx *sc = ctx;
+	json_object *cls = sign_get(job_meta(j), "classification");
+	const char *mode = job_get_str(j, "classification.scan_mode");
+
+	(void)env;
+	r->doc_type = job_get_str(j, "classification.type");
+	r->scan_mode = mode;
+	r->office = job_get_str(j, "classification.office");
+	if (cls == NULL || !json_object_is_type(cls, json_type_object) || mode == NULL)
+		return stage_set(r, STAGE_QUARANTINE,
+				 "the letter has no classification (classification.scan_mode "
+				 "missing): it skipped the classify stage. Classify it, then "
+				 "'mailroom requeue %s'",
+				 job_id(j));
+	if (strcmp(mode, "ersetzend") == 0)
+		return sign_seal(sc, j, r);
+	if (strcmp(mode, "kopierend") == 0 || strcmp(mode, "nicht_scannen") == 0)
+		return sign_pass(j, r, mode);
+	return stage_set(r, STAGE_QUARANTINE,
+			 "unknown classification.scan_mode '%.64s' (expected ersetzend, kopierend "
+			 "or nicht_scannen); fix conf/scankonzept.yaml and classify again",
+			 mode);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"once", no_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	struct sign_key_conf kc;
+	struct sign_conf conf;
+	struct sign_ctx sc;
+	struct stage_env env;
+	struct stage_ops ops;
+	settings set;
+	conf_err ce;
+	const char *conf_dir = NULL;
+	char err[1024];
+	int ch, once = 0, rc = EX_CONFIG, env_open = 0;
+
+	log_init(SIGN_PROGRAM);
+	memset(&set, 0, sizeof(set));
+	memset(&conf, 0, sizeof(conf));
+	memset(&sc, 0, sizeof(sc));
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_dir = optarg;
+			break;
+		case 'o':
+			once = 1;
+			break;
+		case 'h':
+			sign_usage(stdout);
+			return EX_OK;
+		default:
+			sign_usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		sign_usage(stderr);
+		return EX_USAGE;
+	}
+	xmlInitParser();
+	if (settings_load(conf_dir, &set, &ce) == -1) {
+		log_errorx("configuration: %s", ce.msg);
+		goto out;
+	}
+	if (sign_conf_load(&set, &conf, &ce) == -1) {
+		log_errorx("configuration: %s", ce.msg);
+		goto out;
+	}
+	sc.conf = &conf;
+	if ((sc.schema = sign_tv_schema_load(conf.schema_path, err, sizeof(err))) == NULL) {
+		log_errorx("%s", err);
+		goto out;
+	}
+	memset(&kc, 0, sizeof(kc));
+	kc.key_path = conf.key_path;
+	kc.cert_path = conf.cert_path;
+	kc.chain_paths = (const char **)conf.chain;
+	kc.n_chain = conf.n_chain;
+	kc.ca_path = conf.ca_path;
+	kc.pin_file = conf.pin_file;
+	kc.pin_env = conf.pin_env;
+	if ((sc.key = sign_key_open(&kc, err, sizeof(err))) == NULL) {
+		log_errorx("%s", err);
+		goto out;
+	}
+	if (sign_ctx_describe(&sc) == -1) {
+		sign_key_log_errors("certificate");
+		log_errorx("cannot use the seal certificate %s with digest %s", conf.cert_path,
+			   conf.digest_name);
+		goto out;
+	}
+	log_info("seal: %s, %s, %s; certificate %s (issuer %s)", sign_key_describe(sc.key),
+		 sc.algorithm, "CAdES-B-B", sc.subject, sc.issuer);
+	if (sc.test_pki)
+		log_warnx("the seal comes from the TEST PKI (scripts/pki.sh): it is not "
+			  "qualified and has no legal value");
+	if (stage_env_open(&env, set.conf_dir, "sign", "export") == -1) {
+		rc = EX_IOERR;
+		goto out;
+	}
+	env_open = 1;
+	memset(&ops, 0, sizeof(ops));
+	ops.name = "sign";
+	ops.next = "export";
+	ops.process = sign_process;
+	ops.ctx = &sc;
+	rc = stage_run(&ops, &env, once);
+out:
+	if (env_open)
+		stage_env_close(&env);
+	sc.key = sign_key_close(sc.key);
+	sc.schema = sign_tv_schema_free(sc.schema);
+	sign_conf_free(&conf);
+	settings_free(&set);
+	xmlCleanupParser();
+	return rc;
+}
