@@ -1,0 +1,224 @@
+/*
+ * mailroom.c - the operator's and administrator's command: where letters are,
+ * what happened to them, and the few safe interventions (requeue, review).
+ * The postsuper/postcat of this system.
+ *
+ * SYNOPSIS
+ *	mailroom [-c DIR] status [--json] [--verify-journal]
+ *	mailroom [-c DIR] show JOB [--json]
+ *	mailroom [-c DIR] requeue JOB [--now]
+ *	mailroom [-c DIR] review [--json]
+ *	mailroom [-c DIR] review JOB --type T [--office O] --by NAME [--note TEXT]
+ *	mailroom [-c DIR] verify [--ca FILE] [--json] FILE.p7s... | PACKAGE.zip | JOBDIR
+ *
+ *	Options may stand before or after the subcommand. -c names the
+ *	configuration directory (default $MAILROOM_CONF, else the source conf/);
+ *	$MAILROOM_VAR overrides paths.var.
+ *
+ * SPOOL DIRECTORIES
+ *	status, show: read every spool/<stage>/{tmp,incoming,active,corrupt},
+ *	archive/ and routing/; nothing is moved.
+ *	requeue: renames spool/<stage>/corrupt/<id> to spool/<stage>/incoming/<id>
+ *	(spool_requeue); with --now rewrites RETRY.txt of a deferred letter in
+ *	spool/<stage>/incoming/<id> so the stage takes it at once.
+ *	review: claims spool/review/incoming/<id> into review/active (holding the
+ *	review spool's lock), rewrites job.json and hands the letter to
+ *	spool/sign/incoming.
+ *	verify: reads the files named; writes nothing.
+ *	Every intervention is recorded in the journal (stage "mailroom").
+ *
+ * SECURITY
+ *	Runs as the spool's owner. Job ids from the command line are validated
+ *	(ident_job_valid) before they become paths. Text from spool files, the
+ *	journal and job records is printed with control characters neutralised,
+ *	so a hostile letter cannot drive the operator's terminal. Document content
+ *	and OCR text are never printed.
+ *
+ * EXIT STATUS
+ *	0 success; 1 a check ran and failed (verify, status --verify-journal);
+ *	EX_USAGE bad command line; EX_DATAERR the letter is not where the command
+ *	needs it or a decision is invalid; EX_NOINPUT unknown letter or file;
+ *	EX_CONFIG bad configuration; EX_IOERR / EX_SOFTWARE on I/O or library errors;
+ *	EX_TEMPFAIL another review is being recorded.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "fileio.h"
+#include "log.h"
+#include "tool.h"
+#include "xalloc.h"
+
+enum {
+	OPT_JSON = 1 << 0,
+	OPT_VERIFY_JOURNAL = 1 << 1,
+	OPT_NOW = 1 << 2,
+	OPT_TYPE = 1 << 3,
+	OPT_OFFICE = 1 << 4,
+	OPT_BY = 1 << 5,
+	OPT_NOTE = 1 << 6,
+	OPT_CA = 1 << 7,
+};
+
+/* One subcommand: name, options it accepts, positional argument counts. */
+struct tool_cmd {
+	const char *name;
+	int (*run)(struct tool_ctx *c);
+	unsigned opts;
+	int min_args, max_args;
+};
+
+static const struct tool_cmd tool_cmds[] = {
+    {"status", tool_status_run, OPT_JSON | OPT_VERIFY_JOURNAL, 0, 0},
+    {"show", tool_show_run, OPT_JSON, 1, 1},
+    {"requeue", tool_requeue_run, OPT_NOW, 1, 1},
+    {"review", tool_review_run, OPT_JSON | OPT_TYPE | OPT_OFFICE | OPT_BY | OPT_NOTE, 0, 1},
+    {"verify", tool_verify_run, OPT_JSON | OPT_CA, 1, 4096},
+};
+
+/* Print the usage to fp. */
+static void usage(FILE *fp)
+{
+	fprintf(
+	    fp,
+	    "usage: mailroom [-c DIR] COMMAND [options]\n"
+	    "\n"
+	    "  status [--json] [--verify-journal]   letters per stage, quarantined, review,\n"
+	    "                                       deferred; journal counts and chain check\n"
+	    "  show JOB [--json]                    where a letter is, its journal history\n"
+	    "                                       and its record\n"
+	    "  requeue JOB                          retry a quarantined letter (corrupt/ ->\n"
+	    "                                       incoming/) after fixing the cause\n"
+	    "  requeue JOB --now                    retry a deferred letter immediately\n"
+	    "  review [--json]                      letters waiting for a person\n"
+	    "  review JOB --type T [--office O] --by NAME [--note TEXT]\n"
+	    "                                       record a decision; the letter goes to sign\n"
+	    "  verify [--ca FILE] [--json] FILE.p7s... | PACKAGE.zip | JOBDIR\n"
+	    "                                       check detached signatures and digests\n"
+	    "\n"
+	    "  -c DIR      configuration directory (default $MAILROOM_CONF, else %s)\n"
+	    "  -h, --help  this text\n",
+	    MAILROOM_DEFAULT_CONF);
+}
+
+/* Parse argv into o; returns the subcommand or NULL (exit code in *rc). */
+static const struct tool_cmd *tool_parse(int argc, char **argv, struct tool_opts *o, int *rc)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+	    {"json", no_argument, NULL, 'j'},	      {"verify-journal", no_argument, NULL, 'J'},
+	    {"now", no_argument, NULL, 'n'},	      {"type", required_argument, NULL, 't'},
+	    {"office", required_argument, NULL, 'o'}, {"by", required_argument, NULL, 'b'},
+	    {"note", required_argument, NULL, 'N'},   {"ca", required_argument, NULL, 'C'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+	};
+	const struct tool_cmd *cmd = NULL;
+	unsigned seen = 0;
+	size_t i;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->conf_dir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			*rc = EX_OK;
+			return NULL;
+		case 'V':
+			printf("mailroom %s\n", MAILROOM_VERSION);
+			*rc = EX_OK;
+			return NULL;
+		case 'j':
+			o->json = 1;
+			seen |= OPT_JSON;
+			break;
+		case 'J':
+			o->verify_journal = 1;
+			seen |= OPT_VERIFY_JOURNAL;
+			break;
+		case 'n':
+			o->now = 1;
+			seen |= OPT_NOW;
+			break;
+		case 't':
+			o->type = optarg;
+			seen |= OPT_TYPE;
+			break;
+		case 'o':
+			o->office = optarg;
+			seen |= OPT_OFFICE;
+			break;
+		case 'b':
+			o->by = optarg;
+			seen |= OPT_BY;
+			break;
+		case 'N':
+			o->note = optarg;
+			seen |= OPT_NOTE;
+			break;
+		case 'C':
+			o->ca = optarg;
+			seen |= OPT_CA;
+			break;
+		default:
+			usage(stderr);
+			*rc = EX_USAGE;
+			return NULL;
+		}
+	}
+	*rc = EX_USAGE;
+	if (optind >= argc) {
+		usage(stderr);
+		return NULL;
+	}
+	for (i = 0; i < sizeof(tool_cmds) / sizeof(tool_cmds[0]); i++)
+		if (strcmp(argv[optind], tool_cmds[i].name) == 0)
+			cmd = &tool_cmds[i];
+	if (cmd == NULL) {
+		log_errorx("unknown command '%s' (try mailroom --help)", argv[optind]);
+		return NULL;
+	}
+	if ((seen & ~cmd->opts) != 0) {
+		log_errorx("mailroom %s: an option given does not apply to this command "
+			   "(try mailroom --help)",
+			   cmd->name);
+		return NULL;
+	}
+	o->args = argv + optind + 1;
+	o->nargs = argc - optind - 1;
+	if (o->nargs < cmd->min_args || o->nargs > cmd->max_args) {
+		log_errorx("mailroom %s: wrong number of arguments (try mailroom --help)",
+			   cmd->name);
+		return NULL;
+	}
+	*rc = EX_OK;
+	return cmd;
+}
+
+int main(int argc, char **argv)
+{
+	struct tool_opts o;
+	struct tool_ctx c;
+	const struct tool_cmd *cmd;
+	int rc;
+
+	log_init("mailroom");
+	if ((cmd = tool_parse(argc, argv, &o, &rc)) == NULL)
+		return rc;
+	if ((rc = tool_ctx_open(&c, &o)) != EX_OK)
+		return rc;
+	rc = cmd->run(&c);
+	tool_ctx_close(&c);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		log_error("writing the output");
+		if (rc == EX_OK)
+			rc = EX_IOERR;
+	}
+	return rc;
+}
