@@ -13,7 +13,7 @@ libsqlite3-dev sqlite3
 libyaml-dev libjson-c-dev libpcre2-dev
 libxml2-dev libxml2-utils
 libzip-dev zip unzip
-groff ghostscript
+groff ghostscript jq
 gnutls-bin softhsm2 opensc libengine-pkcs11-openssl libp11-dev
 zbar-tools libzbar-dev libqrencode-dev
 clang llvm libclang-rt-14-dev"

@@ -1,0 +1,95 @@
+/*
+ * scan_tiff.h - the scan product: one multi-page, lossless TIFF (scan.tiff).
+ *
+ * Pages stream in row by row (libtiff scanline writing); nothing holds a whole
+ * page in memory. Bilevel pages are CCITT G4 (MINISWHITE: 1 is black, as SANE
+ * packs lineart), gray and colour pages Deflate with horizontal predictor; never
+ * JPEG, never JBIG2. Every page carries its capture tags (resolution, page number,
+ * Make/Model, Software, DateTime, Artist) and an ImageDescription with compact
+ * JSON: page number, source, settings and the SHA-256 of the page's rows as
+ * written. A page that is aborted half way (paper jam) leaves no trace in the
+ * file: the writer truncates it back to the last complete page.
+ */
+#ifndef MAILROOM_SCAN_TIFF_H
+#define MAILROOM_SCAN_TIFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+#include <tiffio.h>
+
+#define SCAN_TIFF_SHA_HEX 65
+
+typedef struct scan_tiff scan_tiff;
+
+/* What is the same on every page of one document. Strings are copied. */
+struct scan_tiff_meta {
+	const char *make;     /* device vendor, or "import" */
+	const char *model;    /* device model, or the import decoder */
+	const char *software; /* "mailroom-scan <version>" */
+	const char *artist;   /* operator pseudonym */
+	const char *source;   /* ImageDescription "source": device name or file name */
+};
+
+/* The layout of one page. bits 1 (samples 1 only), 8 or 16; samples 1 or 3. */
+struct scan_tiff_page {
+	uint32_t width;
+	uint32_t height; /* 0: unknown (hand scanner); taken from the rows written */
+	int bits;
+	int samples;
+	double xres, yres; /* dots per inch */
+};
+
+/* One finished page, as recorded in job.json capture.pages[]. */
+struct scan_tiff_done {
+	int n;
+	uint32_t width, height;
+	double xres, yres;
+	int bits, samples;
+	const char *compression; /* "g4" or "deflate" (static) */
+	char sha256[SCAN_TIFF_SHA_HEX];
+};
+
+/*
+ * Create path (O_EXCL|O_NOFOLLOW, 0600) for writing. NULL with err set.
+ * max_alloc bounds libtiff's single allocations (0: libtiff default).
+ */
+scan_tiff *scan_tiff_create(const char *path, const struct scan_tiff_meta *meta, size_t max_alloc,
+			    char *err, size_t errlen);
+/* Start a page; settings (may be NULL, borrowed) goes into its ImageDescription. */
+int scan_tiff_page_begin(scan_tiff *t, const struct scan_tiff_page *p, json_object *settings);
+/* Bytes of one row for the current page (the scanline size). */
+size_t scan_tiff_row_bytes(const scan_tiff *t);
+/* Append one row of row_bytes bytes (1-bit: 1 is black; 16-bit: host order). */
+int scan_tiff_page_row(scan_tiff *t, const void *row);
+/* Finish the page: tags, digest, TIFFWriteDirectory (checked). */
+int scan_tiff_page_end(scan_tiff *t);
+/* Drop the current unfinished page: the file goes back to its last complete page. */
+int scan_tiff_page_abort(scan_tiff *t);
+/* Number of complete pages. */
+int scan_tiff_pages(const scan_tiff *t);
+/* Complete page i (0-based); owned by the writer. */
+const struct scan_tiff_done *scan_tiff_page_info(const scan_tiff *t, int i);
+/* The last error message; owned by the writer. */
+const char *scan_tiff_error(const scan_tiff *t);
+/*
+ * Close the file (fsync, close checked); an unfinished page is aborted first.
+ * Returns 0 or -1 (err set); t is freed in every case.
+ */
+int scan_tiff_close(scan_tiff *t, char *err, size_t errlen);
+
+/* Where a reading handle's libtiff messages go: the log (prefixed by tag) and msg. */
+struct scan_tiff_errs {
+	const char *tag; /* job id or file name for the log lines */
+	char msg[512];	 /* the first error libtiff reported */
+};
+
+/*
+ * Open a TIFF for reading with TIFFOpenExt: single allocations bounded by
+ * max_alloc, errors and warnings routed to the log and the first error kept in
+ * errs (which must outlive the handle). NULL on error (errs->msg says why).
+ */
+TIFF *scan_tiff_open_read(const char *path, size_t max_alloc, struct scan_tiff_errs *errs);
+
+#endif
