@@ -1,0 +1,549 @@
+/*
+ * classify.c - mailroom-classify: OCR a scanned letter, decide its document type
+ * by the Scankonzept, route it to an office, extract its basic metadata.
+ *
+ * SYNOPSIS
+ *	mailroom-classify [-c confdir] [--once]
+ *	mailroom-classify [-c confdir] --explain [--json] file...
+ *
+ *	Without --explain the program is a consuming stage: it claims letters from
+ *	its spool, runs tesseract once per page (text, per-page confidence and the
+ *	searchable PDF in the same pass), scores the text with the rules of
+ *	conf/scankonzept.yaml and hands the letter to the signing stage, or to the
+ *	review queue when the rules are unsure (it never guesses) or when no office
+ *	can be found. Letters of a "nicht_scannen" type go on as well: the later
+ *	stages turn them into a routing slip for the paper instead of a package.
+ *	--once drains incoming/ and exits; otherwise it runs as a daemon.
+ *
+ *	--explain classifies image files (TIFF, PNG, JPEG) without touching the
+ *	spool and prints type, scan mode, office, score, margin and every rule that
+ *	fired; --json prints one JSON object per file instead (for scripts).
+ *
+ * SPOOL DIRECTORIES
+ *	reads and claims spool/classify/incoming -> spool/classify/active;
+ *	writes ocr.txt, ocr.pdf and job.json inside the claimed job (via *.tmp and
+ *	rename); hands on to spool/sign/incoming or spool/review/incoming; damaged
+ *	or unreadable letters go to spool/classify/corrupt with QUARANTINE.txt.
+ *	Appends to var/journal.db.
+ *
+ * SECURITY
+ *	The scanned image is untrusted input: it is parsed by libtiff (with an
+ *	allocation limit) and leptonica and recognised by tesseract with a time
+ *	limit per page. The program holds no key. It writes only inside the job
+ *	directories it has claimed and the journal. OCR text and matched words
+ *	are never logged above debug level; they go into the job record only.
+ *
+ * EXIT STATUS
+ *	0 (EX_OK) on success or after SIGTERM; EX_USAGE for bad options;
+ *	EX_CONFIG for a configuration error (file:line on stderr); EX_SOFTWARE
+ *	when tesseract cannot start; EX_CANTCREAT when the spool or journal
+ *	cannot be opened; EX_TEMPFAIL when another instance holds the lock;
+ *	EX_IOERR when the spool fails. --explain: EX_DATAERR if a file could
+ *	not be read (the others are still explained).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "classify_extract.h"
+#include "classify_ocr.h"
+#include "classify_route.h"
+#include "classify_rules.h"
+#include "conf.h"
+#include "fileio.h"
+#include "job.h"
+#include "log.h"
+#include "offices.h"
+#include "settings.h"
+#include "stage.h"
+#include "xalloc.h"
+
+#define CLASSIFY_STAGE "classify"
+#define CLASSIFY_NEXT "sign"
+#define CLASSIFY_RENDER_DIR "ocr.tmp" /* removed by the spool if a run dies */
+
+struct classify_ctx {
+	classify_rules *rules;
+	offices of;
+	classify_ocr *ocr;
+};
+
+/* What was decided about one letter (job or --explain file). */
+struct classify_outcome {
+	struct classify_decision d;
+	struct classify_route route;
+	int routed;
+	const struct classify_type *type; /* NULL when abstained */
+	char review[1024];		  /* non-empty: the letter goes to review */
+};
+
+/* Print the usage message to f. */
+static void classify_usage(FILE *f)
+{
+	fprintf(f, "usage: mailroom-classify [-c confdir] [--once]\n"
+		   "       mailroom-classify [-c confdir] --explain [--json] file...\n"
+		   "\n"
+		   "  -c DIR      configuration directory (default $MAILROOM_CONF, else the "
+		   "source conf/)\n"
+		   "  --once      classify what is waiting in spool/classify and exit\n"
+		   "  --explain   classify image files (TIFF/PNG/JPEG) without the spool and show "
+		   "why\n"
+		   "  --json      with --explain: one JSON object per file\n"
+		   "  -h, --help  this text\n");
+}
+
+/* Load offices.yaml and scankonzept.yaml from conf_dir; -1 with e set. */
+static int classify_load_conf(const char *conf_dir, struct classify_ctx *ctx, conf_err *e)
+{
+	char *file = fio_join(conf_dir, CLASSIFY_RULES_FILE);
+	conf_node *root = NULL;
+	int rc = -1;
+
+	if (offices_load(conf_dir, &ctx->of, e) == -1)
+		goto out;
+	if ((root = conf_load(file, e)) == NULL)
+		goto out;
+	if ((ctx->rules = classify_rules_load(root, &ctx->of, e)) == NULL)
+		goto out;
+	rc = 0;
+out:
+	conf_free(root);
+	free(file);
+	return rc;
+}
+
+/* Score the OCR result, route the letter and decide whether a person must look at it. */
+static void classify_decide(struct classify_ctx *ctx, const struct classify_ocr_result *res,
+			    struct classify_outcome *oc)
+{
+	memset(&oc->route, 0, sizeof(oc->route));
+	oc->type = NULL;
+	oc->routed = 0;
+	oc->review[0] = '\0';
+	classify_rules_score(ctx->rules, res->text.data, res->top.data, &oc->d);
+	if (!oc->d.decided) {
+		snprintf(oc->review, sizeof(oc->review), "%s", oc->d.reason);
+		return;
+	}
+	oc->type = classify_rules_type(ctx->rules, (size_t)oc->d.best);
+	if (classify_route(&ctx->of, oc->type, res->top.data, &oc->route) != 0) {
+		snprintf(oc->review, sizeof(oc->review), "%s", oc->route.reason);
+		return;
+	}
+	oc->routed = 1;
+	/* nicht_scannen letters go on like the others: sign passes them unsealed and
+	 * dms-export writes the routing slip that sends the paper to the office. */
+}
+
+/* A JSON number rounded to one decimal (scores are sums of weights). */
+static json_object *classify_num(double v)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%.2f", v);
+	return json_object_new_double_s(v, s);
+}
+
+/* The "classification" object of job.json for an outcome; caller owns it. */
+static json_object *classify_section(struct classify_ctx *ctx,
+				     const struct classify_ocr_result *res,
+				     const struct classify_outcome *oc)
+{
+	const struct classify_type *t = oc->type;
+	const struct office *of = oc->routed ? oc->route.office : NULL;
+	json_object *o = json_object_new_object(), *p, *ocr, *conf;
+	size_t i;
+
+	json_object_object_add(o, "type", t ? json_object_new_string(t->id) : NULL);
+	json_object_object_add(o, "type_name", t ? json_object_new_string(t->name) : NULL);
+	json_object_object_add(o, "scan_mode",
+			       t ? json_object_new_string(classify_scan_mode_names[t->scan_mode])
+				 : NULL);
+	if (t != NULL) {
+		p = json_object_new_object();
+		json_object_object_add(
+		    p, "integrity",
+		    json_object_new_string(classify_protection_names[t->integrity]));
+		json_object_object_add(
+		    p, "confidentiality",
+		    json_object_new_string(classify_protection_names[t->confidentiality]));
+		json_object_object_add(
+		    p, "availability",
+		    json_object_new_string(classify_protection_names[t->availability]));
+		json_object_object_add(o, "protection", p);
+		json_object_object_add(o, "qs_sample_rate", classify_num(t->qs_sample_rate));
+		json_object_object_add(
+		    o, "priority", json_object_new_string(classify_priority_names[t->priority]));
+	} else {
+		json_object_object_add(o, "protection", NULL);
+		json_object_object_add(o, "qs_sample_rate", NULL);
+		json_object_object_add(o, "priority", NULL);
+	}
+	json_object_object_add(o, "office", of ? json_object_new_string(of->id) : NULL);
+	json_object_object_add(o, "office_name", of ? json_object_new_string(of->name) : NULL);
+	json_object_object_add(o, "pilot", of ? json_object_new_boolean(of->pilot) : NULL);
+	json_object_object_add(o, "routed_by", of ? json_object_new_string(oc->route.how) : NULL);
+	if (of != NULL && oc->route.matched[0] != '\0')
+		json_object_object_add(o, "addressee", json_object_new_string(oc->route.matched));
+	json_object_object_add(
+	    o, "candidate",
+	    oc->d.best >= 0
+		? json_object_new_string(classify_rules_type(ctx->rules, (size_t)oc->d.best)->id)
+		: NULL);
+	json_object_object_add(o, "score", classify_num(oc->d.best_score));
+	json_object_object_add(
+	    o, "second_type",
+	    oc->d.second >= 0
+		? json_object_new_string(classify_rules_type(ctx->rules, (size_t)oc->d.second)->id)
+		: NULL);
+	json_object_object_add(o, "second_score", classify_num(oc->d.second_score));
+	json_object_object_add(o, "margin", classify_num(oc->d.margin));
+	json_object_object_add(o, "min_score", classify_num(classify_rules_min_score(ctx->rules)));
+	json_object_object_add(o, "min_margin",
+			       classify_num(classify_rules_min_margin(ctx->rules)));
+	json_object_object_add(o, "decided_by", t ? json_object_new_string("rules") : NULL);
+	json_object_object_add(o, "review_reason",
+			       oc->review[0] ? json_object_new_string(oc->review) : NULL);
+	json_object_object_add(o, "trace", classify_decision_trace(ctx->rules, &oc->d));
+	ocr = json_object_new_object();
+	json_object_object_add(ocr, "engine", json_object_new_string(classify_ocr_version()));
+	json_object_object_add(ocr, "languages",
+			       json_object_new_string(classify_ocr_langs(ctx->ocr)));
+	conf = json_object_new_array();
+	for (i = 0; i < res->n_pages; i++)
+		json_object_array_add(conf, classify_num(res->conf[i]));
+	json_object_object_add(ocr, "confidence", conf);
+	json_object_object_add(ocr, "pages", json_object_new_int((int)res->n_pages));
+	json_object_object_add(ocr, "utf8_cleaned", json_object_new_boolean(res->cleaned));
+	json_object_object_add(o, "ocr", ocr);
+	return o;
+}
+
+/* The image to recognise in a job: scan.tiff, else an imported original image. */
+static const char *classify_job_image(job *j)
+{
+	static const char *const names[] = {
+	    "scan.tiff",    "original.tiff", "original.tif", "original.png",
+	    "original.jpg", "original.jpeg", "original.pnm", NULL};
+	size_t i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (job_has_file(j, names[i]))
+			return names[i];
+	return NULL;
+}
+
+/* fsync a file by path. */
+static int classify_fsync_file(const char *path)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fio_fsync(fd);
+	if (close(fd) == -1)
+		rc = -1;
+	return rc;
+}
+
+/* OCR the job's image into ocr.txt and ocr.pdf (durable); verdict set on failure. */
+static int classify_job_ocr(struct classify_ctx *ctx, job *j, const char *image,
+			    struct classify_ocr_result *res, struct stage_result *r)
+{
+	char *img = job_path(j, image), *rdir = job_path(j, CLASSIFY_RENDER_DIR);
+	char *base = fio_join(rdir, "ocr"), *pdf = xasprintf("%s.pdf", base);
+	char *final_pdf = job_path(j, "ocr.pdf"), *txt = job_path(j, "ocr.txt");
+	char err[1024];
+	int rc = -1, o;
+
+	/* A letter classified before (sent back from review): take its old OCR files
+	 * out of the record first, so that a crash while they are being replaced
+	 * leaves a record that still matches its files. */
+	if (job_has_file(j, "ocr.txt") || job_has_file(j, "ocr.pdf")) {
+		job_drop_file(j, "ocr.txt");
+		job_drop_file(j, "ocr.pdf");
+		if (job_write(j) == -1) {
+			stage_set(r, STAGE_DEFER, "cannot rewrite job.json: %s; will retry",
+				  strerror(errno));
+			goto out;
+		}
+	}
+	if (fio_exists(rdir) == 1)
+		fio_rmtree(rdir);
+	if (mkdir(rdir, 0700) == -1) {
+		stage_set(r, STAGE_DEFER, "cannot create %s: %s; will retry", CLASSIFY_RENDER_DIR,
+			  strerror(errno));
+		goto out;
+	}
+	if ((o = classify_ocr_run(ctx->ocr, job_id(j), img, image, base, res, err, sizeof(err))) !=
+	    0) {
+		if (o == CLASSIFY_OCR_UNREADABLE)
+			stage_set(r, STAGE_QUARANTINE, "%s (then 'mailroom requeue %s')", err,
+				  job_id(j));
+		else
+			stage_set(r, STAGE_DEFER, "%s; will retry", err);
+		goto out;
+	}
+	if (classify_fsync_file(pdf) == -1 || fio_rename(pdf, final_pdf) == -1) {
+		stage_set(r, STAGE_DEFER, "cannot store ocr.pdf: %s; will retry", strerror(errno));
+		goto out;
+	}
+	if (fio_write_atomic(txt, res->text.data, res->text.len, 0600) == -1) {
+		stage_set(r, STAGE_DEFER, "cannot store ocr.txt: %s; will retry", strerror(errno));
+		goto out;
+	}
+	if (job_add_file(j, "ocr.txt") == -1 || job_add_file(j, "ocr.pdf") == -1) {
+		stage_set(r, STAGE_DEFER, "cannot record the OCR files in the job; will retry");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fio_exists(rdir) == 1 && fio_rmtree(rdir) == -1)
+		log_warn("%s: cannot remove %s", job_id(j), CLASSIFY_RENDER_DIR);
+	free(img);
+	free(rdir);
+	free(base);
+	free(pdf);
+	free(final_pdf);
+	free(txt);
+	return rc;
+}
+
+/* The stage callback: classify one claimed letter. */
+static int classify_process(void *arg, struct stage_env *env, job *j, struct stage_result *r)
+{
+	struct classify_ctx *ctx = arg;
+	struct classify_ocr_result res;
+	struct classify_outcome oc;
+	const char *image;
+	double mean = 0.0;
+	size_t i;
+
+	(void)env;
+	memset(&res, 0, sizeof(res));
+	memset(&oc, 0, sizeof(oc));
+	r->action = "classified";
+	if ((image = classify_job_image(j)) == NULL) {
+		stage_set(r, STAGE_QUARANTINE,
+			  "the job has no image to read (no scan.tiff and no original "
+			  "TIFF/PNG/JPEG); PDF imports must be rendered to scan.tiff by "
+			  "mailroom-scan. Rescan the letter");
+		return 0;
+	}
+	if (classify_job_ocr(ctx, j, image, &res, r) == -1)
+		goto out;
+	for (i = 0; i < res.n_pages; i++)
+		mean += res.conf[i];
+	log_info("%s: OCR of %s: %zu page(s), %zu bytes, mean confidence %.0f", job_id(j), image,
+		 res.n_pages, res.text.len, res.n_pages ? mean / (double)res.n_pages : 0.0);
+	classify_decide(ctx, &res, &oc);
+	json_object_object_add(job_meta(j), "classification", classify_section(ctx, &res, &oc));
+	json_object_object_add(job_meta(j), "extraction",
+			       classify_extract(res.text.data, res.top.data));
+	if (oc.type != NULL) {
+		r->doc_type = oc.type->id;
+		r->scan_mode = classify_scan_mode_names[oc.type->scan_mode];
+	}
+	if (oc.routed)
+		r->office = oc.route.office->id;
+	if (oc.review[0] != '\0') {
+		r->action = "classified";
+		snprintf(r->detail, sizeof(r->detail), "%s %.1f vs %s %.1f, margin %.1f",
+			 oc.d.best >= 0 ? classify_rules_type(ctx->rules, (size_t)oc.d.best)->id
+					: "(none)",
+			 oc.d.best_score,
+			 oc.d.second >= 0 ? classify_rules_type(ctx->rules, (size_t)oc.d.second)->id
+					  : "(none)",
+			 oc.d.second_score, oc.d.margin);
+		stage_set(r, STAGE_REVIEW, "%s", oc.review);
+		goto out;
+	}
+	snprintf(r->detail, sizeof(r->detail), "%s (score %.1f, margin %.1f) -> %s", oc.type->id,
+		 oc.d.best_score, oc.d.margin, oc.route.office->id);
+	r->verdict = STAGE_NEXT;
+out:
+	classify_decision_free(&oc.d);
+	classify_ocr_result_free(&res);
+	return 0;
+}
+
+/* Print one --explain result as text. */
+static void classify_explain_text(struct classify_ctx *ctx, const char *file,
+				  const struct classify_ocr_result *res,
+				  const struct classify_outcome *oc)
+{
+	size_t i;
+
+	printf("%s:\n", file);
+	if (oc->type != NULL)
+		printf("  type:      %s (%s)\n  scan mode: %s\n", oc->type->id, oc->type->name,
+		       classify_scan_mode_names[oc->type->scan_mode]);
+	else
+		printf("  type:      (undecided)\n");
+	if (oc->routed)
+		printf("  office:    %s (%s)%s%s%s\n", oc->route.office->id, oc->route.office->name,
+		       oc->route.matched[0] ? " by address block: \"" : "", oc->route.matched,
+		       oc->route.matched[0] ? "\"" : "");
+	printf("  score:     %.1f", oc->d.best_score);
+	if (oc->d.best >= 0)
+		printf(" (%s)", classify_rules_type(ctx->rules, (size_t)oc->d.best)->id);
+	printf(", second %.1f (%s), margin %.1f  [min_score %.1f, min_margin %.1f]\n",
+	       oc->d.second_score,
+	       oc->d.second >= 0 ? classify_rules_type(ctx->rules, (size_t)oc->d.second)->id
+				 : "none",
+	       oc->d.margin, classify_rules_min_score(ctx->rules),
+	       classify_rules_min_margin(ctx->rules));
+	if (oc->review[0] != '\0')
+		printf("  review:    %s\n", oc->review);
+	printf("  ocr:       %zu page(s), confidence", res->n_pages);
+	for (i = 0; i < res->n_pages; i++)
+		printf(" %.0f", res->conf[i]);
+	printf("\n  trace:\n");
+	for (i = 0; i < oc->d.n_hits; i++) {
+		const struct classify_hit *h = &oc->d.hits[i];
+		const char *p;
+
+		printf("    %-12s %-5s %-5s %+5.1f  line %-4d ",
+		       classify_rules_type(ctx->rules, (size_t)h->type)->id, h->kind,
+		       classify_region_names[h->region], h->weight, h->line);
+		for (p = h->matched; *p != '\0'; p++) {
+			if (*p == '\x1f')
+				fputs(", ", stdout);
+			else
+				putchar(*p);
+		}
+		printf("%s\n", strcmp(h->kind, "not") == 0 ? "  (veto)" : "");
+	}
+}
+
+/* --explain: classify files without the spool. Returns a sysexits code. */
+static int classify_explain(struct classify_ctx *ctx, char **files, int n, int json)
+{
+	int i, rc = EX_OK;
+
+	for (i = 0; i < n; i++) {
+		struct classify_ocr_result res;
+		struct classify_outcome oc;
+		char err[1024];
+
+		memset(&oc, 0, sizeof(oc));
+		if (classify_ocr_run(ctx->ocr, files[i], files[i], NULL, NULL, &res, err,
+				     sizeof(err)) != 0) {
+			log_errorx("%s", err);
+			classify_ocr_result_free(&res);
+			rc = EX_DATAERR;
+			continue;
+		}
+		classify_decide(ctx, &res, &oc);
+		if (json) {
+			json_object *o = classify_section(ctx, &res, &oc);
+
+			json_object_object_add(o, "file", json_object_new_string(files[i]));
+			json_object_object_add(o, "extraction",
+					       classify_extract(res.text.data, res.top.data));
+			printf("%s\n",
+			       json_object_to_json_string_ext(
+				   o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_put(o);
+		} else {
+			classify_explain_text(ctx, files[i], &res, &oc);
+		}
+		fflush(stdout);
+		classify_decision_free(&oc.d);
+		classify_ocr_result_free(&res);
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"once", no_argument, NULL, 'o'},	      {"explain", no_argument, NULL, 'x'},
+	    {"json", no_argument, NULL, 'j'},	      {"help", no_argument, NULL, 'h'},
+	    {"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+	struct classify_ctx ctx;
+	struct stage_env env;
+	struct stage_ops ops;
+	const char *conf_dir = NULL;
+	int once = 0, explain = 0, json = 0, ch, rc = EX_OK, env_open = 0;
+	char err[1024];
+	conf_err ce;
+	settings set;
+
+	log_init("mailroom-classify");
+	classify_ocr_prepare(argv);
+	umask(077); /* spool files are 0600, directories 0700 (tesseract's PDF included) */
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&set, 0, sizeof(set));
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_dir = optarg;
+			break;
+		case 'o':
+			once = 1;
+			break;
+		case 'x':
+			explain = 1;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			classify_usage(stdout);
+			return EX_OK;
+		default:
+			classify_usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if ((explain && optind >= argc) || (!explain && optind < argc) || (json && !explain)) {
+		classify_usage(stderr);
+		return EX_USAGE;
+	}
+	/* Every configuration file is checked before anything else happens. */
+	if (settings_load(conf_dir, &set, &ce) == -1 ||
+	    classify_load_conf(set.conf_dir, &ctx, &ce) == -1) {
+		log_errorx("configuration: %s", ce.msg);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	if (!explain) {
+		if (stage_env_open(&env, set.conf_dir, CLASSIFY_STAGE, CLASSIFY_NEXT) == -1) {
+			rc = EX_CANTCREAT;
+			goto out;
+		}
+		env_open = 1;
+	}
+	if ((ctx.ocr = classify_ocr_open(NULL, err, sizeof(err))) == NULL) {
+		log_errorx("%s", err);
+		rc = EX_SOFTWARE;
+		goto out;
+	}
+	if (explain) {
+		rc = classify_explain(&ctx, argv + optind, argc - optind, json);
+		goto out;
+	}
+	memset(&ops, 0, sizeof(ops));
+	ops.name = CLASSIFY_STAGE;
+	ops.next = CLASSIFY_NEXT;
+	ops.process = classify_process;
+	ops.ctx = &ctx;
+	log_info("started (tesseract %s, %s; %zu document types)", classify_ocr_version(),
+		 classify_ocr_langs(ctx.ocr), classify_rules_count(ctx.rules));
+	rc = stage_run(&ops, &env, once);
+out:
+	if (env_open)
+		stage_env_close(&env);
+	ctx.ocr = classify_ocr_close(ctx.ocr);
+	ctx.rules = classify_rules_free(ctx.rules);
+	offices_free(&ctx.of);
+	settings_free(&set);
+	return rc;
+}

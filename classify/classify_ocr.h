@@ -1,0 +1,74 @@
+/*
+ * classify_ocr.h - OCR of a letter's image with the tesseract C API.
+ *
+ * One engine per process, initialised once ("deu+eng") and reused for every
+ * letter. One recognition pass per page produces everything at once: the text
+ * (pages separated by form feed, cleaned to valid UTF-8), the text of the top
+ * region of page 1 (letterhead, address block, subject: from the layout, not
+ * guessed), the mean word confidence of every page, and - when asked - the
+ * searchable PDF rendition through tesseract's PDF renderer.
+ */
+#ifndef MAILROOM_CLASSIFY_OCR_H
+#define MAILROOM_CLASSIFY_OCR_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define CLASSIFY_OCR_LANGS "deu+eng"
+#define CLASSIFY_OCR_MAX_PAGES 500
+#define CLASSIFY_OCR_TEXT_MAX (16u << 20)
+/* The top region of page 1: letterhead, address block, information block and
+ * subject line. A DIN 5008 subject sits at about 100 mm of 297 mm, so "the first
+ * third" is taken generously. */
+#define CLASSIFY_OCR_TOP_FRACTION 0.4
+
+/* Return codes of classify_ocr_run besides 0. */
+#define CLASSIFY_OCR_UNREADABLE (-1) /* the image cannot be read: quarantine */
+#define CLASSIFY_OCR_FAILED (-2)     /* recognition or output failed: retry later */
+
+typedef struct classify_ocr classify_ocr;
+
+struct classify_ocr_result {
+	buf text;     /* UTF-8, pages separated by '\f' */
+	buf top;      /* text lines in the top region of page 1 */
+	double *conf; /* mean confidence (0..100) per page; owned */
+	size_t n_pages;
+	int cleaned; /* 1 if invalid UTF-8 from the engine was replaced */
+};
+
+/*
+ * Call first thing in main(): tesseract's OpenMP threads cost about four times
+ * the CPU on one page and cannot be limited at run time, because libgomp reads
+ * OMP_THREAD_LIMIT when it is loaded, before main(). Unless the variable is
+ * already "1", this sets it and re-executes the program (/proc/self/exe, same
+ * argv); it returns only if it is set or the exec failed (with a warning).
+ */
+void classify_ocr_prepare(char **argv);
+/* Initialise tesseract with languages (NULL: CLASSIFY_OCR_LANGS). NULL with err set. */
+classify_ocr *classify_ocr_open(const char *langs, char *err, size_t errlen);
+classify_ocr *classify_ocr_close(classify_ocr *o);
+/* The engine's version string (TessVersion()); static. */
+const char *classify_ocr_version(void);
+/* The languages the engine was initialised with; owned by o. */
+const char *classify_ocr_langs(const classify_ocr *o);
+
+/*
+ * Recognise image (TIFF, multi-page; or PNG/JPEG/PNM: one page). With pdf_base
+ * not NULL, tesseract's PDF renderer writes pdf_base + ".pdf" (not fsynced: the
+ * caller makes it durable). res is initialised here; free with
+ * classify_ocr_result_free even on error. log_id prefixes log lines (a job id or
+ * the file name); messages name the image as display (NULL: image). Returns 0,
+ * CLASSIFY_OCR_UNREADABLE or CLASSIFY_OCR_FAILED with err set (a message that names the file and
+ * the fix).
+ */
+int classify_ocr_run(classify_ocr *o, const char *log_id, const char *image, const char *display,
+		     const char *pdf_base, struct classify_ocr_result *res, char *err,
+		     size_t errlen);
+void classify_ocr_result_free(struct classify_ocr_result *res);
+
+/* Replace invalid UTF-8 in s[0..n) by U+FFFD, appending to out. 1 if anything was
+ * replaced, 0 if not, -1 if out is full. */
+int classify_ocr_clean_utf8(const char *s, size_t n, buf *out);
+
+#endif

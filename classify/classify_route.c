@@ -1,0 +1,78 @@
+/*
+ * classify_route.c - office routing of a classified letter; see classify_route.h.
+ */
+#include "classify_route.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+
+int classify_route(const offices *of, const struct classify_type *t, const char *top,
+		   struct classify_route *out)
+{
+	buf folded, names;
+	size_t i, k, found = 0;
+	int rc = 1;
+
+	memset(out, 0, sizeof(*out));
+	if (t->office != NULL) {
+		out->how = "type";
+		if ((out->office = offices_find(of, t->office)) == NULL) {
+			/* the rules were checked against offices.yaml at load */
+			snprintf(out->reason, sizeof(out->reason),
+				 "office '%s' of type %s is not in offices.yaml", t->office, t->id);
+			return 1;
+		}
+		return 0;
+	}
+	out->how = "address";
+	buf_init(&folded, CLASSIFY_TEXT_MAX + 1);
+	buf_init(&names, 256);
+	if (classify_rules_fold(top != NULL ? top : "", &folded) == -1) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "the address block is too large to search; decide with mailroom review");
+		goto out;
+	}
+	for (i = 0; i < of->n; i++) {
+		const struct office *o = &of->v[i];
+
+		for (k = 0; k < o->n_addressee; k++) {
+			buf term;
+			int hit;
+
+			buf_init(&term, 1024);
+			hit = classify_rules_fold(o->addressee[k], &term) == 0 && term.len > 0 &&
+			      classify_rules_find(folded.data, term.data, NULL);
+			buf_free(&term);
+			if (!hit)
+				continue;
+			if (found++ == 0) {
+				out->office = o;
+				snprintf(out->matched, sizeof(out->matched), "%s", o->addressee[k]);
+			}
+			buf_printf(&names, "%s%s", names.len ? ", " : "", o->id);
+			break;
+		}
+	}
+	if (found == 0) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "%s: no office found in the address block; decide with mailroom review",
+			 t->id);
+		goto out;
+	}
+	if (found > 1) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "%s: the address block names %zu offices (%s); decide with mailroom "
+			 "review",
+			 t->id, found, names.data);
+		out->office = NULL;
+		out->matched[0] = '\0';
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&folded);
+	buf_free(&names);
+	return rc;
+}

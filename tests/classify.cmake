@@ -1,0 +1,16 @@
+# classify: unit tests of the rules engine, extraction and routing on strings;
+# integration tests that render German letters, OCR and classify them, run the
+# corpus, and drive the stage on a temporary spool.
+mailroom_unit_test(classify_rules_test
+  SOURCES unit/classify_rules_test.c
+  LIBS mailroom_classify
+  LABELS unit)
+target_compile_definitions(classify_rules_test PRIVATE
+  MAILROOM_SOURCE_FALLBACK="${CMAKE_SOURCE_DIR}")
+
+mailroom_script_test(classify_letters integration/classify_letters.sh
+  LABELS integration TIMEOUT 300)
+mailroom_script_test(classify_corpus integration/classify_corpus.sh
+  LABELS integration TIMEOUT 600)
+mailroom_script_test(classify_spool integration/classify_spool.sh
+  LABELS integration TIMEOUT 300)
