@@ -36,6 +36,10 @@ static const char journal_schema[] =
     " who TEXT NOT NULL, action TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT,"
     " prev TEXT NOT NULL, hash TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS events_job ON events(job);"
+    "CREATE TABLE IF NOT EXISTS imports("
+    " job TEXT PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL, state TEXT NOT NULL,"
+    " at TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS imports_file ON imports(sha256, path);"
     "CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events"
     " BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END;"
     "CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events"
@@ -296,6 +300,86 @@ int journal_counts(journal *j, int (*cb)(const char *state, long long n, void *a
 			break;
 	sqlite3_finalize(st);
 	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : -1;
+}
+
+/* Run one statement with up to three text parameters; -1 on error. */
+static int journal_run(journal *j, const char *sql, const char *a, const char *b, const char *c,
+		       const char *d)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("journal: %s", sqlite3_errmsg(j->db));
+		return -1;
+	}
+	bind_text(st, 1, a);
+	bind_text(st, 2, b);
+	bind_text(st, 3, c);
+	bind_text(st, 4, d);
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		log_warnx("journal: %s", sqlite3_errmsg(j->db));
+		return -1;
+	}
+	return 0;
+}
+
+int journal_import_begin(journal *j, const char *job, const char *path, const char *sha256)
+{
+	char now[TIMEFMT_ISO_MAX];
+
+	return journal_run(j,
+			   "INSERT OR REPLACE INTO imports(job,path,sha256,state,at) "
+			   "VALUES(?1,?2,?3,'importing',?4)",
+			   job, path, sha256, timefmt_now(now));
+}
+
+int journal_import_done(journal *j, const char *job)
+{
+	return journal_run(j, "UPDATE imports SET state='done' WHERE job=?1", job, NULL, NULL,
+			   NULL);
+}
+
+int journal_import_pending(journal *j, const char *path, const char *sha256, char *job,
+			   size_t joblen)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqlite3_prepare_v2(j->db,
+			       "SELECT job FROM imports WHERE path=?1 AND sha256=?2 AND "
+			       "state='importing' ORDER BY at DESC LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	bind_text(st, 1, path);
+	bind_text(st, 2, sha256);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		snprintf(job, joblen, "%s", COL(0));
+	sqlite3_finalize(st);
+	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
+}
+
+int journal_import_of(journal *j, const char *job, char *path, size_t pathlen, char *sha256,
+		      size_t shalen)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqlite3_prepare_v2(j->db,
+			       "SELECT path, sha256 FROM imports WHERE job=?1 AND state='importing'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	bind_text(st, 1, job);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		snprintf(path, pathlen, "%s", COL(0));
+		snprintf(sha256, shalen, "%s", COL(1));
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
 }
 
 int journal_verify(journal *j, long long *checked, char *err, size_t errlen)

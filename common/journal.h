@@ -61,6 +61,22 @@ int journal_events(journal *j, const char *job, journal_event_cb cb, void *arg);
 /* Counts of letters per state; cb gets (state, count). */
 int journal_counts(journal *j, int (*cb)(const char *state, long long n, void *arg), void *arg);
 
+/*
+ * Imports: which file of the import folder became which letter, so a crash between
+ * submitting a letter and removing its file never imports it twice. A row is
+ * written (state "importing") before the letter is built and set to "done" once
+ * the file has left the import folder.
+ */
+int journal_import_begin(journal *j, const char *job, const char *path, const char *sha256);
+int journal_import_done(journal *j, const char *job);
+/* The unfinished import of this file (same path and content): 1 with its job id in
+ * job[64], 0 if none, -1 on error. */
+int journal_import_pending(journal *j, const char *path, const char *sha256, char *job,
+			   size_t joblen);
+/* The path and digest of job's unfinished import: 1 found, 0 none, -1 error. */
+int journal_import_of(journal *j, const char *job, char *path, size_t pathlen, char *sha256,
+		      size_t shalen);
+
 /* Check the whole hash chain. 0 intact; 1 broken (err says where); -1 error. */
 int journal_verify(journal *j, long long *checked, char *err, size_t errlen);
 

@@ -430,6 +430,44 @@ int spool_reason(const spool *sp, const char *id, char *out, size_t outlen)
 	return rc;
 }
 
+int spool_find(const char *spool_root, const char *archive_dir, const char *id, char *where,
+	       size_t wherelen)
+{
+	static const enum spool_area areas[] = {SPOOL_INCOMING, SPOOL_ACTIVE, SPOOL_CORRUPT};
+	DIR *d;
+	struct dirent *de;
+	char *p;
+	int found = 0;
+	size_t i;
+
+	if (!ident_job_valid(id))
+		log_panic("spool_find: invalid job id");
+	p = fio_join(archive_dir, id);
+	if (fio_exists(p) == 1) {
+		snprintf(where, wherelen, "archive");
+		found = 1;
+	}
+	free(p);
+	if (found || (d = opendir(spool_root)) == NULL)
+		return found;
+	while (!found && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		for (i = 0; i < sizeof(areas) / sizeof(areas[0]) && !found; i++) {
+			p = xasprintf("%s/%s/%s/%s", spool_root, de->d_name,
+				      spool_area_names[areas[i]], id);
+			if (fio_exists(p) == 1) {
+				snprintf(where, wherelen, "%s/%s", de->d_name,
+					 spool_area_names[areas[i]]);
+				found = 1;
+			}
+			free(p);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
 int spool_wait(spool *sp, int timeout_ms)
 {
 	struct pollfd pfd;

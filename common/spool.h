@@ -72,6 +72,14 @@ int spool_requeue(spool *sp, const char *id);
 /* Read the reason of a corrupt job into out; -1 if none. */
 int spool_reason(const spool *sp, const char *id, char *out, size_t outlen);
 
+/*
+ * Find a letter anywhere below spool_root (every stage's incoming, active and
+ * corrupt; not tmp) or in archive_dir. 1 found (where gets e.g. "sign/incoming" or
+ * "archive"), 0 not found.
+ */
+int spool_find(const char *spool_root, const char *archive_dir, const char *id, char *where,
+	       size_t wherelen);
+
 /* Wait up to timeout_ms for something new in incoming/ (inotify); 1 woke, 0 timeout. */
 int spool_wait(spool *sp, int timeout_ms);
 

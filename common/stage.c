@@ -133,6 +133,7 @@ static int stage_one(const struct stage_ops *ops, struct stage_env *env, const c
 {
 	struct stage_result r;
 	char err[1024], loc[512];
+	const char *action;
 	char *dir = spool_path(env->in, SPOOL_ACTIVE, id);
 	job *j = NULL;
 	int already, attempt = 0, rc = 0;
@@ -173,25 +174,32 @@ static int stage_one(const struct stage_ops *ops, struct stage_env *env, const c
 				goto defer;
 			}
 		}
+		/* The event is written before the letter moves, so a letter that moved
+		 * always has it. After a crash between the two, the letter is here again:
+		 * a middle stage hands it on as "resumed"; the last stage processes it
+		 * again and must not record its departure twice. */
+		if (r.verdict == STAGE_FINISHED)
+			snprintf(loc, sizeof(loc), "%s", r.finish_location);
+		else
+			snprintf(loc, sizeof(loc), "spool/%s/incoming", spool_stage(env->next));
+		action = already ? "resumed" : r.action ? r.action : "done";
+		if (r.verdict == STAGE_FINISHED && journal_has_event(env->jr, id, action, "ok") == 1)
+			log_info("%s: %s already recorded by an earlier run", id, action);
+		else
+			stage_journal(env, id, action, "ok", r.detail, r.state ? r.state : "queued",
+				      loc, &r, NULL);
 		if (r.verdict == STAGE_FINISHED) {
 			if (spool_finish(env->in, id, r.finish_dest) == -1) {
 				log_error("%s: cannot move to %s", id, r.finish_dest);
 				rc = -1;
 				goto out;
 			}
-			snprintf(loc, sizeof(loc), "%s", r.finish_location);
-		} else {
-			if (spool_handoff(env->in, id, env->next) == -1) {
-				log_error("%s: hand-off to %s failed", id, spool_stage(env->next));
-				rc = -1;
-				goto out;
-			}
-			snprintf(loc, sizeof(loc), "spool/%s/incoming", spool_stage(env->next));
+		} else if (spool_handoff(env->in, id, env->next) == -1) {
+			log_error("%s: hand-off to %s failed", id, spool_stage(env->next));
+			rc = -1;
+			goto out;
 		}
-		log_info("%s: %s%s%s -> %s", id, r.action ? r.action : "done",
-			 r.detail[0] ? ": " : "", r.detail, loc);
-		stage_journal(env, id, r.action ? r.action : "done", "ok", r.detail,
-			      r.state ? r.state : "queued", loc, &r, NULL);
+		log_info("%s: %s%s%s -> %s", id, action, r.detail[0] ? ": " : "", r.detail, loc);
 		break;
 	case STAGE_REVIEW:
 		job_mark_stage(j, ops->name, "review");

@@ -65,6 +65,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "digest.h"
 #include "fileio.h"
 #include "ident.h"
 #include "job.h"
@@ -242,6 +243,27 @@ static int scan_recover_tmp(struct scan_ctx *cx)
 		return -1;
 	}
 	for (i = 0; ids[i] != NULL; i++) {
+		char ipath[4096], isha[DIGEST_SHA256_HEX], now_sha[DIGEST_SHA256_HEX];
+
+		/* An unfinished import whose file is still, unchanged, in the import
+		 * folder: the job is a partial copy of it, the file will be imported
+		 * again, so the copy goes (keeping it would make the letter twice). */
+		if (journal_import_of(cx->jr, ids[i], ipath, sizeof(ipath), isha, sizeof(isha)) == 1 &&
+		    digest_sha256_file_hex(ipath, now_sha, NULL) == 0 && strcmp(isha, now_sha) == 0) {
+			char *tdir = spool_path(cx->scan, SPOOL_TMP, ids[i]);
+
+			if (fio_rmtree(tdir) == 0) {
+				fio_fsync_dir(spool_dir(cx->scan, SPOOL_TMP));
+				journal_import_done(cx->jr, ids[i]);
+				log_info("%s: removed the unfinished import of '%s' left by an "
+					 "interrupted run; the file is still in the import folder "
+					 "and is imported again",
+					 ids[i], ipath);
+				free(tdir);
+				continue;
+			}
+			free(tdir);
+		}
 		if (spool_quarantine(cx->scan, SPOOL_TMP, ids[i], reason) == -1) {
 			log_error("%s: cannot move the leftover from scan/tmp to scan/corrupt",
 				  ids[i]);
@@ -462,12 +484,45 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 	job *j = NULL;
 	json_object *src, *device, *sets, *pages = NULL;
 	char id[IDENT_JOB_MAX], started[TIMEFMT_ISO_MAX], orig[32], reason[2048], why[900];
-	char detail[1200], loc[128], cerr[512];
+	char detail[1200], loc[160], cerr[512], sha[DIGEST_SHA256_HEX], prev[IDENT_JOB_MAX];
+	char where[128];
 	char *path = fio_join(idir, name), *dir = NULL, *opath = NULL, *tpath = NULL;
 	int rc = -1, bad = 0, npages = 0;
 
 	timefmt_now(started);
+	if (digest_sha256_file_hex(path, sha, NULL) == -1) {
+		log_error("cannot read '%s' in the import folder", name);
+		goto out;
+	}
+	/* Captured before, but the run died before the file left the folder? */
+	if (journal_import_pending(cx->jr, path, sha, prev, sizeof(prev)) == 1 &&
+	    spool_find(cx->set.spool_dir, cx->set.archive_dir, prev, where, sizeof(where)) == 1) {
+		log_warnx("%s: '%s' was already captured by an interrupted run (the letter is in "
+			  "%s); removing it from the import folder, not importing it twice",
+			  prev, name, where);
+		if (unlink(path) == -1) {
+			log_error("%s: cannot remove '%s' from the import folder", prev, name);
+			goto out;
+		}
+		fio_fsync_dir(idir);
+		journal_import_done(cx->jr, prev);
+		if (journal_has_event(cx->jr, prev, "captured", "ok") == 0 &&
+		    strcmp(where, "scan/corrupt") != 0) {
+			snprintf(detail, sizeof(detail), "import '%s' (recorded after a restart)",
+				 name);
+			snprintf(loc, sizeof(loc), "spool/%s", where);
+			scan_journal(cx, prev, "captured", "ok", "queued", loc, detail, NULL);
+		}
+		rc = 0;
+		goto out;
+	}
 	ident_job_new(id);
+	if (journal_import_begin(cx->jr, id, path, sha) == -1) {
+		log_errorx("%s: cannot record the import of '%s' in the journal %s; it stays in "
+			   "the import folder",
+			   id, name, cx->set.journal_path);
+		goto out;
+	}
 	if ((dir = spool_create(cx->scan, id)) == NULL) {
 		log_error("%s: cannot create spool/scan/tmp/%s", id, id);
 		goto out;
@@ -553,13 +608,7 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 			goto fail_tmp;
 		rc = 0;
 	}
-	/* the letter is safe in the spool: only now does the file leave the import folder */
-	if (unlink(path) == -1)
-		log_error("%s: cannot remove '%s' from the import folder; it would be imported "
-			  "again: remove it by hand",
-			  id, name);
-	else
-		fio_fsync_dir(idir);
+	/* journal first: a crash before the file leaves the folder is then recognised */
 	if (rc == 0) {
 		snprintf(detail, sizeof(detail), "%d page%s from import '%s' (%s)", npages,
 			 npages == 1 ? "" : "s", name, scan_import_name(k));
@@ -571,6 +620,15 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 			 scan_import_name(k));
 		snprintf(loc, sizeof(loc), "spool/scan/corrupt/%s", id);
 		scan_journal(cx, id, "captured", "quarantined", "quarantined", loc, detail, reason);
+	}
+	/* the letter is safe in the spool: only now does the file leave the import folder */
+	if (unlink(path) == -1) {
+		log_error("%s: cannot remove '%s' from the import folder; it would be imported "
+			  "again: remove it by hand",
+			  id, name);
+	} else {
+		fio_fsync_dir(idir);
+		journal_import_done(cx->jr, id);
 	}
 	goto out;
 fail_tmp:

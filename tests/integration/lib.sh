@@ -13,6 +13,8 @@ export MAILROOM_VAR=$VAR
 unset MAILROOM_CONF MAILROOM_FAULT
 cp -r "$MAILROOM_SOURCE/conf" "$CONF"
 # The shipped conf points at ../../shared for the xdomea schemas; from the copy, point at the real one.
+# imports need not wait for a file to settle in tests
+sed -i "s/^  stable_seconds: .*/  stable_seconds: 0/" "$CONF/scan.yaml"
 if [ -f "$CONF/export.yaml" ]; then
 	sed -i "s|^xsd:.*|xsd: $MAILROOM_SHARED/xsd/xdomea_3.0.0/xdomea.xsd|" "$CONF/export.yaml"
 fi
@@ -49,9 +51,9 @@ pipeline() { stage classify && stage sign && stage dms-export; }
 mailroom() { "$MAILROOM_BIN/mailroom" -c "$CONF" "$@"; }
 sql() { sqlite3 "$VAR/journal.db" "$1"; }
 count() { # count GLOB: number of existing paths
-	n=0
-	for f in $1; do [ -e "$f" ] && n=$((n + 1)); done
-	echo $n
+	local f c=0
+	for f in $1; do [ -e "$f" ] && c=$((c + 1)); done
+	echo $c
 }
 # Every letter in exactly one final place: a package, a routing slip, review or corrupt.
 letters_in_spool() { count "$VAR/spool/*/incoming/* $VAR/spool/*/active/* $VAR/spool/*/tmp/*"; }
