@@ -43,7 +43,7 @@ static void review_copy(json_object *obj, json_object *cls, const char *key)
 {
 	json_object *v = NULL;
 
-	if (cls != NULL && json_object_object_get_ex(cls, key, &v) &&
+	if (cls != NULL && json_object_object_get_ex(cls, key, &v) && v != NULL &&
 	    !json_object_is_type(v, json_type_object) && !json_object_is_type(v, json_type_array))
 		json_object_object_add(obj, key, json_object_new_string(json_object_get_string(v)));
 	else
