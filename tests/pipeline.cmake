@@ -3,3 +3,4 @@ mailroom_script_test(pipeline_letters integration/pipeline_letters.sh LABELS int
 mailroom_script_test(pipeline_sane integration/pipeline_sane.sh LABELS integration TIMEOUT 300)
 mailroom_script_test(pipeline_corrupt integration/pipeline_corrupt.sh LABELS integration TIMEOUT 300)
 mailroom_script_test(crash_stages integration/crash_stages.sh LABELS crash TIMEOUT 900)
+mailroom_script_test(pipeline_corpus integration/pipeline_corpus.sh LABELS integration TIMEOUT 600)

@@ -27,7 +27,8 @@ passes=0
 ok() { passes=$((passes + 1)); echo "ok: $*"; }
 bad() { fails=$((fails + 1)); echo "FAIL: $*" >&2; }
 check() { # check "description" command...
-	d=$1; shift
+	local d=$1
+	shift
 	if "$@"; then ok "$d"; else bad "$d"; fi
 }
 finish() {
@@ -44,7 +45,8 @@ need_shared() {
 pki() { sh "$MAILROOM_SOURCE/scripts/pki.sh" "$VAR" >/dev/null; }
 scan_import() { "$MAILROOM_BIN/mailroom-scan" -c "$CONF" --once --import "$1"; }
 stage() { # stage classify|sign|dms-export [args]
-	s=$1; shift
+	local s=$1
+	shift
 	"$MAILROOM_BIN/mailroom-$s" -c "$CONF" --once "$@"
 }
 pipeline() { stage classify && stage sign && stage dms-export; }
@@ -60,7 +62,7 @@ letters_in_spool() { count "$VAR/spool/*/incoming/* $VAR/spool/*/active/* $VAR/s
 render_letters() { sh "$MAILROOM_SOURCE/scripts/sample-letters.sh" "$1" >/dev/null; }
 # xdomea package checks: unzip -t, XSD, every signature against the CA.
 check_package() {
-	zip=$1
+	local zip=$1 d xml
 	d=$(mktemp -d "$T/pkg.XXXXXX")
 	unzip -tq "$zip" >/dev/null || { echo "unzip -t failed: $zip" >&2; return 1; }
 	unzip -q "$zip" -d "$d"

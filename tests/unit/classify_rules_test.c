@@ -367,7 +367,10 @@ static void test_shipped(const char *conf_dir)
 					       "vertrag",  "bescheid", "widerspruch", "gericht",
 					       "urkunde",  "werbung",  "personal",    "merkblatt"};
 
-	snprintf(path, sizeof(path), "%s/scankonzept.yaml", conf_dir);
+	if (snprintf(path, sizeof(path), "%s/scankonzept.yaml", conf_dir) >= (int)sizeof(path)) {
+		CHECK(!"conf dir path too long");
+		return;
+	}
 	root = conf_load(path, &e);
 	CHECK(root != NULL);
 	if (root != NULL)
