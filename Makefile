@@ -10,7 +10,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo clean pki
+.PHONY: all deps build test demo clean pki bench-classify bench-pipeline
 
 all: build
 
@@ -26,6 +26,13 @@ test: build
 
 demo: build
 	sh scripts/demo.sh $(BUILD)
+
+# Benchmarks (not part of make test): figures against the peer tools, same run.
+bench-classify: build
+	sh bench/classify/run.sh $(BUILD)
+
+bench-pipeline: build
+	sh bench/pipeline/run.sh $(BUILD)
 
 pki:
 	sh scripts/pki.sh var

@@ -97,6 +97,14 @@ int settings_load(const char *conf_dir, settings *s, conf_err *e)
 			 s->var_dir, strerror(errno));
 		goto fail;
 	}
+	{
+		char rp[PATH_MAX];
+
+		if (realpath(s->var_dir, rp) != NULL) {
+			free(s->var_dir);
+			s->var_dir = xstrdup(rp);
+		}
+	}
 	s->spool_dir = fio_join(s->var_dir, "spool");
 	s->journal_path = fio_join(s->var_dir, "journal.db");
 	s->archive_dir = fio_join(s->var_dir, "archive");

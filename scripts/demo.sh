@@ -45,14 +45,19 @@ say "4 dms-export: xdomea packages into the office inboxes, routing slips for pa
 "$bin/mailroom-dms-export" -c "$conf" --once
 
 say "Where each letter went, and why"
-sqlite3 -separator ' | ' "$var/journal.db" "
-SELECT l.job,
-       coalesce((SELECT detail FROM events e WHERE e.job = l.job AND e.stage = 'scan'
-                 ORDER BY seq LIMIT 1), ''),
-       coalesce(l.doc_type, '-') || ' / ' || coalesce(l.scan_mode, '-') || ' -> ' ||
-         coalesce(l.office, '-'),
-       l.state || ': ' || coalesce(l.location, '') ||
-         CASE WHEN l.reason IS NOT NULL AND l.reason <> '' THEN ' (' || l.reason || ')' ELSE '' END
+sqlite3 "$var/journal.db" "
+SELECT '* ' || l.job || char(10) ||
+       '    from:  ' || coalesce((SELECT detail FROM events e WHERE e.job = l.job AND e.stage = 'scan'
+                 AND e.action = 'captured' ORDER BY seq LIMIT 1), '?') || char(10) ||
+       '    type:  ' || coalesce((SELECT detail FROM events e WHERE e.job = l.job
+                 AND e.action IN ('classified', 'review') ORDER BY seq DESC LIMIT 1), '-') ||
+       coalesce(' [' || l.scan_mode || ']', '') || char(10) ||
+       '    now:   ' || l.state || ': ' || coalesce(l.location, '') ||
+       CASE WHEN l.state IN ('delivered', 'routed') THEN char(10) || '    out:   ' ||
+            coalesce((SELECT detail FROM events e WHERE e.job = l.job
+                      AND e.action IN ('delivered', 'routed') ORDER BY seq DESC LIMIT 1), '')
+            ELSE '' END ||
+       CASE WHEN l.reason IS NOT NULL AND l.reason <> '' THEN char(10) || '    why:   ' || l.reason ELSE '' END
 FROM letters l ORDER BY l.created, l.job;"
 
 "$bin/mailroom" -c "$conf" status
@@ -72,17 +77,16 @@ for zip in "$var"/vis-inbox/*/*.zip; do
 			echo "FAILED xdomea XSD $(basename "$zip")"; fail=1
 		fi
 	done
-	for sig in "$d"/*.p7s; do
-		[ -e "$sig" ] || continue
-		data=${sig%.p7s}
-		[ -e "$data" ] || data=$(ls "$d"/"$(basename "${sig%.p7s}")"* 2>/dev/null | grep -v '\.p7s$' | head -n 1)
-		if openssl cms -verify -binary -inform DER -content "$data" -in "$sig" \
-			-CAfile "$var/pki/ca.pem" -out /dev/null 2>/dev/null; then
-			echo "OK   signature    $(basename "$zip"): $(basename "$sig")"
+	if unzip -l "$zip" | grep -q '\.p7s$'; then
+		if "$bin/mailroom" -c "$conf" verify "$zip" >"$d.verify" 2>&1; then
+			echo "OK   signatures   $(basename "$zip"): $(grep -c '^OK' "$d.verify") seal(s) verify"
 		else
-			echo "FAILED signature $(basename "$zip"): $(basename "$sig")"; fail=1
+			echo "FAILED signatures $(basename "$zip"):"; cat "$d.verify"; fail=1
 		fi
-	done
+		rm -f "$d.verify"
+	else
+		echo "--   no seal      $(basename "$zip") (kopierend: the paper original is kept)"
+	fi
 	rm -rf "$d"
 done
 say "Results"
