@@ -82,7 +82,7 @@ struct export_office {
 struct export_ctx {
 	conf_node *conf;
 	offices offs;
-	xdomea_schema *schema;
+	xmlschema *schema;
 	char *xsd_path;
 	const char *sender_name;
 	uint64_t max_package;
@@ -195,7 +195,7 @@ static int export_conf_load(struct export_ctx *cx, const settings *set, conf_err
 /* Free what export_conf_load and main set up. */
 static void export_ctx_free(struct export_ctx *cx)
 {
-	cx->schema = xdomea_schema_free(cx->schema);
+	cx->schema = xmlschema_free(cx->schema);
 	free(cx->xsd_path);
 	free(cx->oc);
 	free(cx->routing_dir);

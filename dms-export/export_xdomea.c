@@ -5,7 +5,6 @@
  */
 #include "export_xdomea.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,30 +16,15 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xmlerror.h>
-#include <libxml/xmlschemas.h>
 
 #include "log.h"
 #include "timefmt.h"
-#include "xalloc.h"
 
 #define XDOMEA_TEXT_MAX 1024 /* longest text taken from the job record into the message */
 
 #define LIST_NACHRICHTENTYP "urn:xoev-de:xdomea:codeliste:nachrichtentyp"
 #define LIST_MEDIUM "urn:xoev-de:xdomea:codeliste:medium"
 #define LIST_DATEIFORMAT "urn:xoev-de:xdomea:codeliste:dateiformat"
-
-struct xdomea_schema {
-	xmlSchemaPtr schema;
-	char path[4096];
-};
-
-/* Collects the first libxml2 errors as "line N: message" lines. */
-struct xdomea_errs {
-	char *out;
-	size_t outlen;
-	int n;
-};
 
 static void xdomea_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -606,130 +590,37 @@ out:
 
 /* ---- schema ---- */
 
-/* libxml2 structured error handler: keep the first few errors as one line each. */
-static void xdomea_collect(void *arg, xmlErrorPtr e)
+xmlschema *xdomea_schema_load(const char *path, char *err, size_t errlen)
 {
-	struct xdomea_errs *c = arg;
-	size_t used = strlen(c->out);
-	char msg[512];
-	size_t l;
+	xmlschema *s;
+	char why[1024];
 
-	if (e == NULL || c->n >= 3 || used + 1 >= c->outlen)
-		return;
-	snprintf(msg, sizeof(msg), "%s", e->message ? e->message : "error");
-	l = strlen(msg);
-	while (l > 0 && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
-		msg[--l] = '\0';
-	snprintf(c->out + used, c->outlen - used, "%sline %d: %s", c->n ? "; " : "", e->line, msg);
-	c->n++;
-}
-
-xdomea_schema *xdomea_schema_load(const char *path, char *err, size_t errlen)
-{
-	xdomea_schema *s = NULL;
-	xmlSchemaParserCtxtPtr pc = NULL;
-	struct xdomea_errs c = {err, errlen, 0};
-	char msgs[1024] = "";
-
-	xmlInitParser();
-	if (access(path, R_OK) == -1) {
-		xdomea_errf(
-		    err, errlen,
-		    "xdomea schema %s: %s (set xsd: in conf/export.yaml to the xdomea 3.0.0 "
-		    "xdomea.xsd, e.g. ../shared/xsd/xdomea_3.0.0/xdomea.xsd; it is read in "
-		    "place, never copied)",
-		    path, strerror(errno));
-		return NULL;
-	}
-	c.out = msgs;
-	c.outlen = sizeof(msgs);
-	if ((pc = xmlSchemaNewParserCtxt(path)) == NULL) {
-		xdomea_errf(err, errlen, "xdomea schema %s: cannot create a parser", path);
-		return NULL;
-	}
-	xmlSchemaSetParserStructuredErrors(pc, xdomea_collect, &c);
-	s = xcalloc(1, sizeof(*s));
-	snprintf(s->path, sizeof(s->path), "%s", path);
-	if ((s->schema = xmlSchemaParse(pc)) == NULL) {
-		xdomea_errf(err, errlen, "xdomea schema %s does not parse: %s", path, msgs);
-		s = xdomea_schema_free(s);
-	}
-	xmlSchemaFreeParserCtxt(pc);
+	if ((s = xmlschema_load(path, why, sizeof(why))) == NULL)
+		xdomea_errf(err, errlen,
+			    "xdomea %s (set xsd: in conf/export.yaml to the xdomea 3.0.0 "
+			    "xdomea.xsd, e.g. ../shared/xsd/xdomea_3.0.0/xdomea.xsd; it is read in "
+			    "place, never copied)",
+			    why);
 	return s;
 }
 
-xdomea_schema *xdomea_schema_free(xdomea_schema *s)
+int xdomea_validate(xmlschema *s, const char *xml, size_t len, char *err, size_t errlen)
 {
-	if (s == NULL)
-		return NULL;
-	if (s->schema != NULL)
-		xmlSchemaFree(s->schema);
-	free(s);
-	return NULL;
-}
-
-/* Parse xml from memory without network access; errors collected into c. */
-static xmlDocPtr xdomea_parse(const char *xml, size_t len, struct xdomea_errs *c)
-{
-	xmlParserCtxtPtr pc = xmlNewParserCtxt();
-	xmlDocPtr doc;
-
-	if (pc == NULL)
-		return NULL;
-	xmlSetStructuredErrorFunc(c, xdomea_collect);
-	doc = xmlCtxtReadMemory(pc, xml, (int)len, "message.xml", "UTF-8", XML_PARSE_NONET);
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	if (doc != NULL && !pc->wellFormed) {
-		xmlFreeDoc(doc);
-		doc = NULL;
-	}
-	xmlFreeParserCtxt(pc);
-	return doc;
-}
-
-int xdomea_validate(xdomea_schema *s, const char *xml, size_t len, char *err, size_t errlen)
-{
-	struct xdomea_errs c = {err, errlen, 0};
-	xmlSchemaValidCtxtPtr vc = NULL;
-	xmlDocPtr doc;
-	int rc = -1, v;
-
-	err[0] = '\0';
 	if (len > XDOMEA_MAX_XML) {
 		xdomea_errf(err, errlen, "message larger than %u bytes", XDOMEA_MAX_XML);
 		return -1;
 	}
-	if ((doc = xdomea_parse(xml, len, &c)) == NULL) {
-		if (err[0] == '\0')
-			xdomea_errf(err, errlen, "the message is not well-formed XML");
-		return -1;
-	}
-	if ((vc = xmlSchemaNewValidCtxt(s->schema)) == NULL) {
-		xdomea_errf(err, errlen, "libxml2: cannot create a validation context");
-		goto out;
-	}
-	xmlSchemaSetValidStructuredErrors(vc, xdomea_collect, &c);
-	v = xmlSchemaValidateDoc(vc, doc);
-	if (v == 0)
-		rc = 0;
-	else if (err[0] == '\0')
-		xdomea_errf(err, errlen, "schema validation failed (libxml2 code %d)", v);
-out:
-	if (vc != NULL)
-		xmlSchemaFreeValidCtxt(vc);
-	xmlFreeDoc(doc);
-	return rc;
+	return xmlschema_validate(s, xml, len, err, errlen) == XMLSCHEMA_OK ? 0 : -1;
 }
 
 int xdomea_process_id(const char *xml, size_t len, char *out, size_t outlen)
 {
-	char errs[512] = "";
-	struct xdomea_errs c = {errs, sizeof(errs), 0};
+	char errs[512];
 	xmlDocPtr doc;
 	xmlNodePtr root, n, k;
 	int rc = -1;
 
-	if (len > XDOMEA_MAX_XML || (doc = xdomea_parse(xml, len, &c)) == NULL)
+	if (len > XDOMEA_MAX_XML || (doc = xmlschema_parse(xml, len, errs, sizeof(errs))) == NULL)
 		return -1;
 	root = xmlDocGetRootElement(doc);
 	for (n = root ? root->children : NULL; n != NULL; n = n->next) {

@@ -20,6 +20,7 @@
 #include "ident.h"
 #include "job.h"
 #include "offices.h"
+#include "xmlschema.h"
 
 #define XDOMEA_NS "urn:xoev-de:xdomea:schema:3.0.0"
 #define XDOMEA_MAX_PARTS 8
@@ -83,16 +84,16 @@ int xdomea_plan(job *j, const char *message, struct xdomea_pkg *p, char *err, si
 int xdomea_build(job *j, const struct xdomea_env *env, const struct xdomea_pkg *p, buf *out,
 		 char *err, size_t errlen);
 
-typedef struct xdomea_schema xdomea_schema;
-
-/* Parse the xdomea schema (xdomea.xsd) once. NULL with err set (names the path). */
-xdomea_schema *xdomea_schema_load(const char *path, char *err, size_t errlen);
-xdomea_schema *xdomea_schema_free(xdomea_schema *s);
+/*
+ * Parse the xdomea schema (xdomea.xsd) once, with common/xmlschema. NULL with err
+ * set (names the path and the xsd: setting). Free with xmlschema_free.
+ */
+xmlschema *xdomea_schema_load(const char *path, char *err, size_t errlen);
 /*
  * Parse xml (as it will leave) and validate it. 0 valid; -1 with the first libxml2
  * errors (line: message) in err.
  */
-int xdomea_validate(xdomea_schema *s, const char *xml, size_t len, char *err, size_t errlen);
+int xdomea_validate(xmlschema *s, const char *xml, size_t len, char *err, size_t errlen);
 
 /* The ProzessID in a message's Kopf into out; 0, or -1 if not found / not XML. */
 int xdomea_process_id(const char *xml, size_t len, char *out, size_t outlen);

@@ -29,6 +29,7 @@
 #include <poppler.h>
 
 #include "log.h"
+#include "tiffpage.h"
 #include "xalloc.h"
 
 /* Format a reason into err. */
@@ -152,13 +153,6 @@ static void scan_import_invert(unsigned char *p, size_t n)
 		p[i] = (unsigned char)~p[i];
 }
 
-/* Clear the padding bits at the end of a 1-bit row (deterministic page digest). */
-static void scan_import_mask_pad(unsigned char *row, uint32_t width)
-{
-	if (width % 8 != 0)
-		row[width / 8] &= (unsigned char)(0xff << (8 - width % 8));
-}
-
 /* ---- TIFF ---- */
 
 /* Resolution of the current directory in dpi (default when absent). */
@@ -204,8 +198,6 @@ static int scan_tiff_page_rows(TIFF *tif, scan_tiff *t, const struct scan_tiff_p
 		}
 		if (invert)
 			scan_import_invert(row, (size_t)sl);
-		if (pg->bits == 1)
-			scan_import_mask_pad(row, pg->width);
 		if (scan_tiff_page_row(t, row) == -1) {
 			scan_import_tiff_err(t, page, err, errlen);
 			goto out;
@@ -272,13 +264,14 @@ out:
 static int scan_import_tiff(const char *path, const struct scan_import_limits *lim, scan_tiff *t,
 			    json_object *settings, const char *tag, char *err, size_t errlen)
 {
-	struct scan_tiff_errs te;
+	struct tiffpage_errs te;
 	TIFF *tif;
 	int page = 0, rc = -1;
 
 	memset(&te, 0, sizeof(te));
 	te.tag = tag;
-	if ((tif = scan_tiff_open_read(path, lim->max_alloc, &te)) == NULL)
+	te.quiet = 1; /* foreign files: unknown tags and the like are no news */
+	if ((tif = tiffpage_open(path, lim->max_alloc, &te)) == NULL)
 		return scan_import_fail(err, errlen,
 					"not a readable TIFF file (%s): the file is damaged; get "
 					"the document again",
@@ -460,10 +453,8 @@ static int scan_png_body(struct scan_png *c)
 
 		if (passes <= 1)
 			png_read_row(c->png, r, NULL);
-		if (keep1) { /* PNG: 0 is black; TIFF MINISWHITE: 1 is black */
+		if (keep1) /* PNG: 0 is black; TIFF MINISWHITE: 1 is black */
 			scan_import_invert(r, rb);
-			scan_import_mask_pad(r, w);
-		}
 		if (scan_tiff_page_row(c->t, r) == -1)
 			return scan_import_tiff_err(c->t, 1, c->err, c->errlen);
 	}

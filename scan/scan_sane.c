@@ -584,8 +584,6 @@ static int scan_sane_page(scan_sane *s, scan_tiff *t, const SANE_Parameters *p, 
 			alarm((unsigned)s->rq->timeout_seconds); /* data flows: re-arm */
 		have += (size_t)len;
 		if (have == bpl) {
-			if (pg.bits == 1 && pg.width % 8 != 0) /* padding bits: no digest noise */
-				row[pg.width / 8] &= (unsigned char)(0xff << (8 - pg.width % 8));
 			if (scan_tiff_page_row(t, row) == -1) {
 				scan_sane_fail(err, errlen, "page %d: %s", page,
 					       scan_tiff_error(t));

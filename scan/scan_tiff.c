@@ -19,11 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <tiffio.h>
 
-#include "digest.h"
 #include "fileio.h"
 #include "log.h"
+#include "tiffpage.h"
 #include "xalloc.h"
 
 #define SCAN_TIFF_MAX_ROWS 1000000u /* and columns: 1 m pixels is 3.3 m at 300 dpi */
@@ -42,7 +42,7 @@ struct scan_tiff {
 	size_t row_bytes;
 	unsigned char *rowbuf; /* libtiff's predictor alters the row it is given */
 	off_t page_start;
-	EVP_MD_CTX *md;
+	tiffpage_hash *hash; /* the page digest of the rows as written */
 	struct scan_tiff_done *done;
 	int n_done, cap_done;
 	char err[512];
@@ -250,6 +250,7 @@ int scan_tiff_page_begin(scan_tiff *t, const struct scan_tiff_page *p, json_obje
 	TIFF *tif = t->tif;
 	char dt[20];
 	uint32_t rps;
+	uint64_t rowbits;
 	int ok = 1;
 	tmsize_t sl;
 	struct stat st;
@@ -324,9 +325,10 @@ int scan_tiff_page_begin(scan_tiff *t, const struct scan_tiff_page *p, json_obje
 	t->row_bytes = (size_t)sl;
 	t->rowbuf = xrealloc(t->rowbuf, t->row_bytes);
 	t->row = 0;
-	if (t->md == NULL && (t->md = EVP_MD_CTX_new()) == NULL)
-		log_fatalx(70, "out of memory");
-	if (EVP_DigestInit_ex(t->md, EVP_sha256(), NULL) != 1) {
+	if (t->hash == NULL)
+		t->hash = tiffpage_hash_new();
+	rowbits = tiffpage_row_bits(p->width, (unsigned int)p->bits, (unsigned int)p->samples);
+	if (tiffpage_hash_begin(t->hash, rowbits, t->row_bytes) == -1) {
 		scan_tiff_fail(t, "SHA-256 unavailable");
 		return -1;
 	}
@@ -349,10 +351,13 @@ int scan_tiff_page_row(scan_tiff *t, const void *row)
 		scan_tiff_fail(t, "page %d: more than %u rows", t->n_done + 1, SCAN_TIFF_MAX_ROWS);
 		return -1;
 	}
-	if (EVP_DigestUpdate(t->md, row, t->row_bytes) != 1)
-		return -1;
-	/* the predictor differences the row in place: give libtiff a copy */
+	/* the predictor differences the row in place: give libtiff a copy, its
+	 * padding bits cleared by the digest so that the file holds what was hashed */
 	memcpy(t->rowbuf, row, t->row_bytes);
+	if (tiffpage_hash_row(t->hash, t->rowbuf) == -1) {
+		scan_tiff_fail(t, "SHA-256 failed");
+		return -1;
+	}
 	if (TIFFWriteScanline(t->tif, t->rowbuf, t->row, 0) != 1) {
 		scan_tiff_fail(t, "page %d row %u: cannot write", t->n_done + 1, t->row);
 		return -1;
@@ -364,8 +369,6 @@ int scan_tiff_page_row(scan_tiff *t, const void *row)
 int scan_tiff_page_end(scan_tiff *t)
 {
 	struct scan_tiff_done *d;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 	char hex[SCAN_TIFF_SHA_HEX];
 	json_object *desc;
 
@@ -383,11 +386,10 @@ int scan_tiff_page_end(scan_tiff *t)
 			return -1;
 		}
 	}
-	if (EVP_DigestFinal_ex(t->md, md, &mdlen) != 1 || mdlen != DIGEST_SHA256_LEN) {
+	if (tiffpage_hash_end(t->hash, hex) == -1) {
 		scan_tiff_fail(t, "SHA-256 failed");
 		return -1;
 	}
-	digest_hex(md, mdlen, hex);
 	desc = json_object_new_object();
 	json_object_object_add(desc, "page", json_object_new_int(t->n_done + 1));
 	json_object_object_add(desc, "source", json_object_new_string(t->source));
@@ -469,7 +471,7 @@ int scan_tiff_close(scan_tiff *t, char *err, size_t errlen)
 	}
 	if (rc == -1 && err != NULL)
 		snprintf(err, errlen, "%s", scan_tiff_error(t));
-	EVP_MD_CTX_free(t->md);
+	tiffpage_hash_free(t->hash);
 	json_object_put(t->cur_settings);
 	free(t->done);
 	free(t->rowbuf);
@@ -481,53 +483,4 @@ int scan_tiff_close(scan_tiff *t, char *err, size_t errlen)
 	free(t->source);
 	free(t);
 	return rc;
-}
-
-/* Error handler of a reading handle: log and keep the first message. */
-static int scan_tiff_on_read_error(TIFF *tif, void *ud, const char *module, const char *fmt,
-				   va_list ap)
-{
-	struct scan_tiff_errs *e = ud;
-	char msg[512];
-
-	(void)tif;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_warnx("%s: libtiff: %s: %s", e->tag ? e->tag : "-", module ? module : "-", msg);
-	if (e->msg[0] == '\0')
-		snprintf(e->msg, sizeof(e->msg), "%s", msg);
-	return 1;
-}
-
-/* Warning handler of a reading handle: unknown tags and the like, debug only. */
-static int scan_tiff_on_read_warning(TIFF *tif, void *ud, const char *module, const char *fmt,
-				     va_list ap)
-{
-	struct scan_tiff_errs *e = ud;
-	char msg[512];
-
-	(void)tif;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_debug("%s: libtiff warning: %s: %s", e->tag ? e->tag : "-", module ? module : "-", msg);
-	return 1;
-}
-
-TIFF *scan_tiff_open_read(const char *path, size_t max_alloc, struct scan_tiff_errs *errs)
-{
-	TIFFOpenOptions *opts;
-	TIFF *tif;
-
-	errs->msg[0] = '\0';
-	if ((opts = TIFFOpenOptionsAlloc()) == NULL) {
-		snprintf(errs->msg, sizeof(errs->msg), "libtiff: out of memory");
-		return NULL;
-	}
-	if (max_alloc > 0)
-		TIFFOpenOptionsSetMaxSingleMemAlloc(opts, (tmsize_t)max_alloc);
-	TIFFOpenOptionsSetErrorHandlerExtR(opts, scan_tiff_on_read_error, errs);
-	TIFFOpenOptionsSetWarningHandlerExtR(opts, scan_tiff_on_read_warning, errs);
-	tif = TIFFOpenExt(path, "r", opts);
-	TIFFOpenOptionsFree(opts);
-	if (tif == NULL && errs->msg[0] == '\0')
-		snprintf(errs->msg, sizeof(errs->msg), "not a readable TIFF file");
-	return tif;
 }

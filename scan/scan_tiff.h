@@ -7,8 +7,10 @@
  * JPEG, never JBIG2. Every page carries its capture tags (resolution, page number,
  * Make/Model, Software, DateTime, Artist) and an ImageDescription with compact
  * JSON: page number, source, settings and the SHA-256 of the page's rows as
- * written. A page that is aborted half way (paper jam) leaves no trace in the
- * file: the writer truncates it back to the last complete page.
+ * written (the page digest of common/tiffpage.h, which the sign stage recomputes
+ * from the file). A page that is aborted half way (paper jam) leaves no trace in
+ * the file: the writer truncates it back to the last complete page. Files are
+ * read back with tiffpage_open (common/tiffpage.h).
  */
 #ifndef MAILROOM_SCAN_TIFF_H
 #define MAILROOM_SCAN_TIFF_H
@@ -17,7 +19,6 @@
 #include <stdint.h>
 
 #include <json-c/json.h>
-#include <tiffio.h>
 
 #define SCAN_TIFF_SHA_HEX 65
 
@@ -61,7 +62,11 @@ scan_tiff *scan_tiff_create(const char *path, const struct scan_tiff_meta *meta,
 int scan_tiff_page_begin(scan_tiff *t, const struct scan_tiff_page *p, json_object *settings);
 /* Bytes of one row for the current page (the scanline size). */
 size_t scan_tiff_row_bytes(const scan_tiff *t);
-/* Append one row of row_bytes bytes (1-bit: 1 is black; 16-bit: host order). */
+/*
+ * Append one row of row_bytes bytes (1-bit: 1 is black; 16-bit: host order). The
+ * padding bits after its last pixel are cleared (tiffpage_clear_pad) in what is
+ * written and hashed; row itself is not changed.
+ */
 int scan_tiff_page_row(scan_tiff *t, const void *row);
 /* Finish the page: tags, digest, TIFFWriteDirectory (checked). */
 int scan_tiff_page_end(scan_tiff *t);
@@ -78,18 +83,5 @@ const char *scan_tiff_error(const scan_tiff *t);
  * Returns 0 or -1 (err set); t is freed in every case.
  */
 int scan_tiff_close(scan_tiff *t, char *err, size_t errlen);
-
-/* Where a reading handle's libtiff messages go: the log (prefixed by tag) and msg. */
-struct scan_tiff_errs {
-	const char *tag; /* job id or file name for the log lines */
-	char msg[512];	 /* the first error libtiff reported */
-};
-
-/*
- * Open a TIFF for reading with TIFFOpenExt: single allocations bounded by
- * max_alloc, errors and warnings routed to the log and the first error kept in
- * errs (which must outlive the handle). NULL on error (errs->msg says why).
- */
-TIFF *scan_tiff_open_read(const char *path, size_t max_alloc, struct scan_tiff_errs *errs);
 
 #endif

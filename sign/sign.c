@@ -70,6 +70,7 @@
 #include "stage.h"
 #include "timefmt.h"
 #include "xalloc.h"
+#include "xmlschema.h"
 
 #ifndef MAILROOM_SIGN_XSD
 #define MAILROOM_SIGN_XSD "transfervermerk.xsd"
@@ -122,7 +123,7 @@ struct sign_conf {
 struct sign_ctx {
 	struct sign_conf *conf;
 	sign_key *key;
-	sign_tv_schema *schema;
+	xmlschema *schema;
 	char subject[SIGN_NAME_MAX], issuer[SIGN_NAME_MAX], serial[128], algorithm[64];
 	int test_pki;
 };
@@ -655,8 +656,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sc.conf = &conf;
-	if ((sc.schema = sign_tv_schema_load(conf.schema_path, err, sizeof(err))) == NULL) {
-		log_errorx("%s", err);
+	if ((sc.schema = xmlschema_load(conf.schema_path, err, sizeof(err))) == NULL) {
+		log_errorx("%s (set schema: in conf/signing.yaml to the shipped "
+			   "sign/transfervermerk.xsd)",
+			   err);
 		goto out;
 	}
 	memset(&kc, 0, sizeof(kc));
@@ -697,7 +700,7 @@ out:
 	if (env_open)
 		stage_env_close(&env);
 	sc.key = sign_key_close(sc.key);
-	sc.schema = sign_tv_schema_free(sc.schema);
+	sc.schema = xmlschema_free(sc.schema);
 	sign_conf_free(&conf);
 	settings_free(&set);
 	xmlCleanupParser();

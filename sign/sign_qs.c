@@ -4,55 +4,16 @@
 #include "sign_qs.h"
 
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 
-#include <openssl/evp.h>
 #include <tiffio.h>
 
-#include "log.h"
+#include "tiffpage.h"
 #include "xalloc.h"
 
-#define SIGN_QS_MAX_LINE (16u << 20)   /* bytes per decoded scanline */
 #define SIGN_QS_MAX_ALLOC (256u << 20) /* libtiff's largest single allocation */
-
-/* libtiff messages of one check: logged with the job id, the first one kept. */
-struct sign_qs_tiffmsg {
-	const char *tag;
-	char first[256]; /* the first error */
-	int errors;
-};
-
-/* Route libtiff warnings through the log, with the job id. */
-static int sign_qs_tiff_warning(TIFF *tif, void *user, const char *module, const char *fmt,
-				va_list ap)
-{
-	struct sign_qs_tiffmsg *m = user;
-	char msg[256];
-
-	(void)tif;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_warnx("%s: libtiff: %s: %s", m->tag, module ? module : "", msg);
-	return 1;
-}
-
-/* Route libtiff errors through the log and keep the first for the reason. */
-static int sign_qs_tiff_error(TIFF *tif, void *user, const char *module, const char *fmt,
-			      va_list ap)
-{
-	struct sign_qs_tiffmsg *m = user;
-	char msg[256];
-
-	(void)tif;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_warnx("%s: libtiff error: %s: %s", m->tag, module ? module : "", msg);
-	if (m->errors++ == 0)
-		snprintf(m->first, sizeof(m->first), "%s", msg);
-	return 1;
-}
 
 /* Fail the check with a reason (the first reason wins). */
 static void sign_qs_fail(struct sign_qs *qs, const char *fmt, ...)
@@ -69,65 +30,37 @@ static void sign_qs_fail(struct sign_qs *qs, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Digest the current directory's pixel data into p. 0 or -1 with qs failed. */
+/* Digest the current directory's pixel data into p (tiffpage). 0 or -1 with qs failed. */
 static int sign_qs_page(TIFF *tif, long n, struct sign_qs_page *p, struct sign_qs *qs)
 {
-	uint32_t w = 0, h = 0, row;
-	uint16_t bps = 1, spp = 1, photo = 0, planar = PLANARCONFIG_CONTIG, s, planes;
-	tmsize_t linesz;
-	uint64_t rowbits;
-	unsigned char *line = NULL, md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen;
-	EVP_MD_CTX *c = NULL;
-	int rc = -1;
+	struct tiffpage_info pi;
+	int rc = tiffpage_digest(tif, &pi, p->sha256);
 
-	TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
-	TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
-	TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
-	TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
-	TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
-	TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photo);
-	p->width = (long)w;
-	p->height = (long)h;
-	p->bits = bps;
-	p->samples = spp;
-	p->colour = photo == PHOTOMETRIC_RGB || photo == PHOTOMETRIC_YCBCR ||
-		    photo == PHOTOMETRIC_SEPARATED || photo == PHOTOMETRIC_PALETTE || spp >= 3;
-	if (TIFFIsTiled(tif)) {
+	p->width = (long)pi.width;
+	p->height = (long)pi.height;
+	p->bits = pi.bits;
+	p->samples = pi.samples;
+	p->colour = pi.photometric == PHOTOMETRIC_RGB || pi.photometric == PHOTOMETRIC_YCBCR ||
+		    pi.photometric == PHOTOMETRIC_SEPARATED ||
+		    pi.photometric == PHOTOMETRIC_PALETTE || pi.samples >= 3;
+	switch (rc) {
+	case TIFFPAGE_OK:
+		return 0;
+	case TIFFPAGE_TILED:
 		sign_qs_fail(qs, "page %ld of scan.tiff is tiled; the scan stage writes strips", n);
-		return -1;
+		break;
+	case TIFFPAGE_SIZE:
+		sign_qs_fail(qs, "page %ld of scan.tiff has an unusable size (%ux%u)", n, pi.width,
+			     pi.height);
+		break;
+	case TIFFPAGE_DECODE:
+		sign_qs_fail(qs, "page %ld of scan.tiff: row %u cannot be decoded", n, pi.bad_row);
+		break;
+	default:
+		sign_qs_fail(qs, "page %ld of scan.tiff: SHA-256 unavailable", n);
+		break;
 	}
-	linesz = TIFFScanlineSize(tif);
-	if (w == 0 || h == 0 || linesz <= 0 || (uint64_t)linesz > SIGN_QS_MAX_LINE) {
-		sign_qs_fail(qs, "page %ld of scan.tiff has an unusable size (%ux%u)", n, w, h);
-		return -1;
-	}
-	line = xcalloc(1, (size_t)linesz);
-	if ((c = EVP_MD_CTX_new()) == NULL || !EVP_DigestInit_ex(c, EVP_sha256(), NULL))
-		log_fatalx(EX_OSERR, "out of memory");
-	planes = planar == PLANARCONFIG_SEPARATE ? spp : 1;
-	/* Bits past the last pixel of a row are not image data: the scan stage clears
-	 * them before hashing, and decoders (CCITT G4) need not write them. */
-	rowbits = (uint64_t)w * bps * (planes == 1 ? spp : 1);
-	for (s = 0; s < planes; s++) {
-		for (row = 0; row < h; row++) {
-			if (TIFFReadScanline(tif, line, row, s) == -1) {
-				sign_qs_fail(qs, "page %ld of scan.tiff: row %u cannot be decoded",
-					     n, row);
-				goto out;
-			}
-			if (rowbits % 8 != 0 && (uint64_t)linesz == (rowbits + 7) / 8)
-				line[linesz - 1] &= (unsigned char)(0xff << (8 - rowbits % 8));
-			EVP_DigestUpdate(c, line, (size_t)linesz);
-		}
-	}
-	EVP_DigestFinal_ex(c, md, &mdlen);
-	digest_hex(md, mdlen, p->sha256);
-	rc = 0;
-out:
-	EVP_MD_CTX_free(c);
-	free(line);
-	return rc;
+	return -1;
 }
 
 /* The expected digest of page i (0-based) from capture.pages, into out ("" if none). */
@@ -145,8 +78,7 @@ static void sign_qs_expected(json_object *pages, size_t i, char out[DIGEST_SHA25
 
 void sign_qs_run(const char *tiff_path, json_object *capture, struct sign_qs *qs, const char *tag)
 {
-	struct sign_qs_tiffmsg msg;
-	TIFFOpenOptions *opts = NULL;
+	struct tiffpage_errs msg;
 	TIFF *tif = NULL;
 	json_object *o, *pages = NULL;
 	size_t cap = 0, i, n_expected = 0;
@@ -166,14 +98,8 @@ void sign_qs_run(const char *tiff_path, json_object *capture, struct sign_qs *qs
 		pages = o;
 		n_expected = json_object_array_length(pages);
 	}
-	if ((opts = TIFFOpenOptionsAlloc()) == NULL)
-		log_fatalx(EX_OSERR, "out of memory");
-	TIFFOpenOptionsSetMaxSingleMemAlloc(opts, SIGN_QS_MAX_ALLOC);
-	TIFFOpenOptionsSetErrorHandlerExtR(opts, sign_qs_tiff_error, &msg);
-	TIFFOpenOptionsSetWarningHandlerExtR(opts, sign_qs_tiff_warning, &msg);
-	if ((tif = TIFFOpenExt(tiff_path, "r", opts)) == NULL) {
-		sign_qs_fail(qs, "scan.tiff is not a readable TIFF (%s)",
-			     msg.first[0] ? msg.first : "libtiff refused it");
+	if ((tif = tiffpage_open(tiff_path, SIGN_QS_MAX_ALLOC, &msg)) == NULL) {
+		sign_qs_fail(qs, "scan.tiff is not a readable TIFF (%s)", msg.msg);
 		goto out;
 	}
 	do {
@@ -198,7 +124,7 @@ void sign_qs_run(const char *tiff_path, json_object *capture, struct sign_qs *qs
 			qs->colour = 0;
 	} while (TIFFReadDirectory(tif));
 	if (msg.errors > 0) /* e.g. a damaged directory chain ended the loop early */
-		sign_qs_fail(qs, "scan.tiff: %s", msg.first);
+		sign_qs_fail(qs, "scan.tiff: %s", msg.msg);
 out:
 	qs->complete = qs->expected_pages >= 0 && qs->expected_pages == qs->found_pages &&
 		       n_expected == (size_t)qs->found_pages;
@@ -226,7 +152,6 @@ out:
 		qs->passed = 0;
 	if (tif != NULL)
 		TIFFClose(tif);
-	TIFFOpenOptionsFree(opts);
 }
 
 void sign_qs_free(struct sign_qs *qs)

@@ -6,8 +6,10 @@
  * scan stage recorded it. A page's digest is taken over its decoded scanlines in
  * row order (TIFFReadScanline, TIFFScanlineSize bytes per row, the padding bits
  * after the last pixel of a row cleared; for separate planes, plane after plane)
- * - the bytes the scanner delivered and the writer was given. The check also notes whether every
- * page is in colour, which decides whether pictorial match can be stated (TR-03138 FAQ 5.3).
+ * - the bytes the scanner delivered and the writer was given. It is computed by
+ * common/tiffpage.c (tiffpage_digest), the code the scan writer hashes its rows
+ * with, so both sides follow one rule. The check also notes whether every page
+ * is in colour, which decides whether pictorial match can be stated (TR-03138 FAQ 5.3).
  */
 #ifndef MAILROOM_SIGN_QS_H
 #define MAILROOM_SIGN_QS_H

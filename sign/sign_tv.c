@@ -14,20 +14,14 @@
 #include <string.h>
 
 #include <libxml/parser.h>
-#include <libxml/xmlschemas.h>
 #include <libxml/xmlwriter.h>
 
 #include "log.h"
 #include "timefmt.h"
-#include "xalloc.h"
 
 #define SIGN_TV_MAX_SETTINGS 64
 #define SIGN_TV_MAX_ANOMALIES 256
 #define SIGN_TV_MAX_TEXT 4000
-
-struct sign_tv_schema {
-	xmlSchemaPtr schema;
-};
 
 /* The writer and the first error. */
 struct tvw {
@@ -607,87 +601,26 @@ out:
 	return rc;
 }
 
-/* libxml2 structured errors: keep the first one. */
-static void sign_tv_xml_error(void *ctx, const xmlError *e)
+int sign_tv_validate(xmlschema *s, const char *xml, size_t len, char *err, size_t errlen)
 {
-	char *first = ctx;
-	size_t n;
-
-	if (first[0] != '\0' || e == NULL || e->message == NULL)
-		return;
-	snprintf(first, 512, "line %d: %s", e->line, e->message);
-	n = strlen(first);
-	while (n > 0 && first[n - 1] == '\n')
-		first[--n] = '\0';
-}
-
-sign_tv_schema *sign_tv_schema_load(const char *path, char *err, size_t errlen)
-{
-	xmlSchemaParserCtxtPtr pc = NULL;
-	sign_tv_schema *s = NULL;
-	char first[512] = "";
-
-	if ((pc = xmlSchemaNewParserCtxt(path)) == NULL) {
-		snprintf(err, errlen, "schema %s: cannot read", path);
-		goto out;
-	}
-	xmlSchemaSetParserStructuredErrors(pc, (xmlStructuredErrorFunc)sign_tv_xml_error, first);
-	s = xcalloc(1, sizeof(*s));
-	if ((s->schema = xmlSchemaParse(pc)) == NULL) {
-		snprintf(err, errlen,
-			 "schema %s: %s (set schema: in conf/signing.yaml to the shipped "
-			 "sign/transfervermerk.xsd)",
-			 path, first[0] ? first : "not a usable XML schema");
-		s = sign_tv_schema_free(s);
-	}
-out:
-	if (pc != NULL)
-		xmlSchemaFreeParserCtxt(pc);
-	return s;
-}
-
-sign_tv_schema *sign_tv_schema_free(sign_tv_schema *s)
-{
-	if (s == NULL)
-		return NULL;
-	if (s->schema != NULL)
-		xmlSchemaFree(s->schema);
-	free(s);
-	return NULL;
-}
-
-int sign_tv_validate(sign_tv_schema *s, const char *xml, size_t len, char *err, size_t errlen)
-{
-	xmlSchemaValidCtxtPtr vc = NULL;
-	xmlDocPtr doc = NULL;
-	char first[512] = "";
-	int rc = -1;
+	char why[1024];
 
 	if (len > SIGN_TV_MAX) {
 		snprintf(err, errlen, "Transfervermerk too large");
 		return -1;
 	}
-	doc = xmlReadMemory(xml, (int)len, SIGN_TV_FILE, "UTF-8",
-			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (doc == NULL) {
-		snprintf(err, errlen, "Transfervermerk is not well-formed XML");
-		goto out;
+	switch (xmlschema_validate(s, xml, len, why, sizeof(why))) {
+	case XMLSCHEMA_OK:
+		return 0;
+	case XMLSCHEMA_NOTWF:
+		snprintf(err, errlen, "Transfervermerk is not well-formed XML: %s", why);
+		break;
+	case XMLSCHEMA_INVALID:
+		snprintf(err, errlen, "Transfervermerk does not validate against the XSD: %s", why);
+		break;
+	default:
+		snprintf(err, errlen, "Transfervermerk cannot be validated: %s", why);
+		break;
 	}
-	if ((vc = xmlSchemaNewValidCtxt(s->schema)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	xmlSchemaSetValidStructuredErrors(vc, (xmlStructuredErrorFunc)sign_tv_xml_error, first);
-	if (xmlSchemaValidateDoc(vc, doc) != 0) {
-		snprintf(err, errlen, "Transfervermerk does not validate against the XSD: %s",
-			 first[0] ? first : "(no message)");
-		goto out;
-	}
-	rc = 0;
-out:
-	if (vc != NULL)
-		xmlSchemaFreeValidCtxt(vc);
-	if (doc != NULL)
-		xmlFreeDoc(doc);
-	return rc;
+	return -1;
 }

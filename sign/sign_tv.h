@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "job.h"
 #include "sign_qs.h"
+#include "xmlschema.h"
 
 #define SIGN_TV_NS "urn:mailroom:transfervermerk:1"
 #define SIGN_TV_FILE "transfervermerk.xml"
@@ -59,12 +60,10 @@ struct sign_tv_input {
  */
 int sign_tv_build(const struct sign_tv_input *in, buf *out, char *err, size_t errlen);
 
-typedef struct sign_tv_schema sign_tv_schema;
-
-/* Parse the XSD once. NULL with err set (naming the path) on error. */
-sign_tv_schema *sign_tv_schema_load(const char *path, char *err, size_t errlen);
-sign_tv_schema *sign_tv_schema_free(sign_tv_schema *s);
-/* Validate an XML document. 0 valid, -1 with the first libxml2 error in err. */
-int sign_tv_validate(sign_tv_schema *s, const char *xml, size_t len, char *err, size_t errlen);
+/*
+ * Validate a Transfervermerk against the XSD (loaded once with xmlschema_load).
+ * 0 valid, -1 with the first libxml2 errors in err.
+ */
+int sign_tv_validate(xmlschema *s, const char *xml, size_t len, char *err, size_t errlen);
 
 #endif

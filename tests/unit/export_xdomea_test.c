@@ -94,7 +94,7 @@ static job *make_job(const char *data_name, const char *id, int with_seals, cons
 }
 
 /* Build and validate a message; returns the XML (caller frees) or NULL. */
-static char *build(xdomea_schema *s, const offices *offs, job *j, const char *office_id,
+static char *build(xmlschema *s, const offices *offs, job *j, const char *office_id,
 		   struct xdomea_pkg *pkg)
 {
 	const struct office *of = offices_find(offs, office_id);
@@ -137,7 +137,7 @@ static char *replace(const char *s, const char *from, const char *to)
 }
 
 /* The schema must reject each of these changes to a valid message. */
-static void test_rejects(xdomea_schema *s, const char *xml)
+static void test_rejects(xmlschema *s, const char *xml)
 {
 	static const char *const cases[][2] = {
 	    {"<xdomea:ProzessID>", "<xdomea:ProzessID>not-a-uuid"},
@@ -260,7 +260,7 @@ int main(void)
 	const char *shared = getenv("MAILROOM_SHARED");
 	char *xsd, err[2048], pid[64];
 	struct xdomea_pkg pkg, pkg2, pkg3;
-	xdomea_schema *s;
+	xmlschema *s;
 	offices offs;
 	conf_err ce;
 	job *j1, *j2, *j3;
@@ -361,7 +361,7 @@ int main(void)
 	job_free(j2);
 	job_free(j3);
 	offices_free(&offs);
-	xdomea_schema_free(s);
+	xmlschema_free(s);
 	free(xsd);
 	if (failures == 0)
 		fio_rmtree(tmproot);

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "scan_import.h"
 #include "scan_tiff.h"
+#include "tiffpage.h"
 
 static int failures;
 
@@ -78,8 +79,8 @@ static int decode(const char *src, enum scan_import_kind k, const struct scan_im
 /* Open an output TIFF at page i. */
 static TIFF *open_page(const char *path, int i)
 {
-	struct scan_tiff_errs e = {"test", ""};
-	TIFF *tif = scan_tiff_open_read(path, 0, &e);
+	struct tiffpage_errs e = {.tag = "test"};
+	TIFF *tif = tiffpage_open(path, 0, &e);
 
 	if (tif != NULL && TIFFSetDirectory(tif, (tdir_t)i) != 1) {
 		TIFFClose(tif);

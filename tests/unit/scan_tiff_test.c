@@ -17,6 +17,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "scan_tiff.h"
+#include "tiffpage.h"
 
 static int failures;
 
@@ -135,8 +136,8 @@ static int write_file(const char *path, size_t n, int abort_extra)
 /* Read path back and check every page against layouts. */
 static void check_file(const char *path, size_t n)
 {
-	struct scan_tiff_errs errs = {"unit", ""};
-	TIFF *tif = scan_tiff_open_read(path, 64 << 20, &errs);
+	struct tiffpage_errs errs = {.tag = "unit"};
+	TIFF *tif = tiffpage_open(path, 64 << 20, &errs);
 	unsigned char row[4096], want[4096];
 	size_t i;
 

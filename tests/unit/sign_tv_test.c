@@ -77,7 +77,7 @@ int main(void)
 {
 	struct sign_qs_page pages[2];
 	struct sign_qs qs;
-	sign_tv_schema *schema;
+	xmlschema *schema;
 	job *j = load_job();
 	buf out, ref;
 	char err[1024];
@@ -99,7 +99,7 @@ int main(void)
 	buf_init(&out, SIGN_TV_MAX);
 	buf_init(&ref, SIGN_TV_MAX);
 
-	schema = sign_tv_schema_load(SIGN_TEST_XSD, err, sizeof(err));
+	schema = xmlschema_load(SIGN_TEST_XSD, err, sizeof(err));
 	CHECK(schema != NULL);
 	if (schema == NULL) {
 		fprintf(stderr, "%s\n", err);
@@ -171,7 +171,7 @@ int main(void)
 
 	buf_free(&out);
 	buf_free(&ref);
-	sign_tv_schema_free(schema);
+	xmlschema_free(schema);
 	job_free(j);
 	xmlCleanupParser();
 	return check_done();
