@@ -24,7 +24,9 @@
  *	writes ocr.txt, ocr.pdf and job.json inside the claimed job (via *.tmp and
  *	rename); hands on to spool/sign/incoming or spool/review/incoming; damaged
  *	or unreadable letters go to spool/classify/corrupt with QUARANTINE.txt.
- *	Appends to var/journal.db.
+ *	Appends to var/journal.db; records every letter's page digests and
+ *	fingerprints in var/fingerprints.db (duplicate detection: a resubmitted
+ *	letter is flagged with duplicate_of and goes on).
  *
  * SECURITY
  *	The scanned image is untrusted input: it is parsed by libtiff (with an
@@ -51,11 +53,13 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "classify_dup.h"
 #include "classify_extract.h"
 #include "classify_ocr.h"
 #include "classify_route.h"
 #include "classify_rules.h"
 #include "conf.h"
+#include "digest.h"
 #include "fileio.h"
 #include "job.h"
 #include "log.h"
@@ -72,6 +76,8 @@ struct classify_ctx {
 	classify_rules *rules;
 	offices of;
 	classify_ocr *ocr;
+	classify_dup *dup; /* opened at the first letter; NULL with --explain */
+	int dup_failed;	   /* could not be opened: warned once, letters go on */
 };
 
 /* What was decided about one letter (job or --explain file). */
@@ -132,7 +138,8 @@ static void classify_decide(struct classify_ctx *ctx, const struct classify_ocr_
 		return;
 	}
 	oc->type = classify_rules_type(ctx->rules, (size_t)oc->d.best);
-	if (classify_route(&ctx->of, oc->type, res->top.data, &oc->route) != 0) {
+	if (classify_route_letter(&ctx->of, oc->type, res->text.data, res->top.data, &oc->route) !=
+	    0) {
 		snprintf(oc->review, sizeof(oc->review), "%s", oc->route.reason);
 		return;
 	}
@@ -315,17 +322,84 @@ out:
 	return rc;
 }
 
+/*
+ * Duplicate check of a claimed letter: its bytes key (SHA-256 over the page
+ * digests of capture.pages[], else the original's digest) and its page
+ * fingerprints against every letter seen before. 1 found (m filled), 0 not or
+ * when the check cannot run (a warning; the letter goes on unflagged).
+ */
+static int classify_job_dup(struct classify_ctx *ctx, struct stage_env *env, job *j,
+			    const char *image, struct classify_dup_match *m)
+{
+	static const char *const originals[] = {"original.pdf",	 "original.tiff", "original.tif",
+						"original.png",	 "original.jpg",  "original.jpeg",
+						"original.pnm", NULL};
+	json_object *pages, *pg, *sha;
+	uint64_t *fp = NULL;
+	char err[1024], key[DIGEST_SHA256_HEX], *img = NULL, *db;
+	const char *bytes = NULL;
+	unsigned char md[DIGEST_SHA256_LEN];
+	size_t i, n = 0;
+	buf cat;
+	int rc = 0;
+
+	if (ctx->dup == NULL && !ctx->dup_failed) {
+		db = fio_join(env->set.var_dir, CLASSIFY_DUP_FILE);
+		if ((ctx->dup = classify_dup_open(db, err, sizeof(err))) == NULL) {
+			log_warnx("%s; duplicate detection is off", err);
+			ctx->dup_failed = 1;
+		}
+		free(db);
+	}
+	if (ctx->dup == NULL)
+		return 0;
+	buf_init(&cat, CLASSIFY_DUP_MAX_PAGES * DIGEST_SHA256_HEX);
+	if (json_object_object_get_ex(job_meta(j), "capture", &pg) &&
+	    json_object_object_get_ex(pg, "pages", &pages) &&
+	    json_object_is_type(pages, json_type_array) && json_object_array_length(pages) > 0) {
+		for (i = 0; i < json_object_array_length(pages); i++)
+			if (json_object_object_get_ex(json_object_array_get_idx(pages, i), "sha256",
+						      &sha) &&
+			    buf_adds(&cat, json_object_get_string(sha)) == -1)
+				break;
+		if (cat.len > 0) {
+			digest_sha256(cat.data, cat.len, md);
+			digest_hex(md, sizeof(md), key);
+			bytes = key;
+		}
+	}
+	for (i = 0; bytes == NULL && originals[i] != NULL; i++)
+		bytes = job_file_sha256(j, originals[i]);
+	fp = xcalloc(CLASSIFY_DUP_MAX_PAGES * CLASSIFY_DUP_WORDS, sizeof(*fp));
+	img = job_path(j, image);
+	if (classify_dup_fingerprint(img, fp, CLASSIFY_DUP_MAX_PAGES, &n, err, sizeof(err)) == -1) {
+		log_warnx("%s: page fingerprint: %s; compared by bytes only", job_id(j), err);
+		n = 0;
+	}
+	if ((rc = classify_dup_check(ctx->dup, job_id(j), bytes, fp, n, m, err, sizeof(err))) ==
+	    -1) {
+		log_warnx("%s: duplicate check: %s; letter not checked", job_id(j), err);
+		rc = 0;
+	}
+	buf_free(&cat);
+	free(img);
+	free(fp);
+	return rc;
+}
+
 /* The stage callback: classify one claimed letter. */
 static int classify_process(void *arg, struct stage_env *env, job *j, struct stage_result *r)
 {
 	struct classify_ctx *ctx = arg;
 	struct classify_ocr_result res;
 	struct classify_outcome oc;
+	struct classify_dup_match dm;
 	const char *image;
 	double mean = 0.0;
 	size_t i;
+	int dup;
+	char dupnote[160] = "";
 
-	(void)env;
 	memset(&res, 0, sizeof(res));
 	memset(&oc, 0, sizeof(oc));
 	r->action = "classified";
@@ -344,6 +418,16 @@ static int classify_process(void *arg, struct stage_env *env, job *j, struct sta
 		 res.n_pages, res.text.len, res.n_pages ? mean / (double)res.n_pages : 0.0);
 	classify_decide(ctx, &res, &oc);
 	json_object_object_add(job_meta(j), "classification", classify_section(ctx, &res, &oc));
+	if ((dup = classify_job_dup(ctx, env, j, image, &dm)) == 1) {
+		json_object *c = job_section(j, "classification");
+
+		json_object_object_add(c, "duplicate_of", json_object_new_string(dm.job));
+		json_object_object_add(c, "duplicate_kind", json_object_new_string(dm.kind));
+		json_object_object_add(c, "duplicate_distance", json_object_new_int(dm.distance));
+		snprintf(dupnote, sizeof(dupnote), "resubmission of %s (%s); ", dm.job, dm.kind);
+		log_info("%s: resubmission of %s (same %s)", job_id(j), dm.job,
+			 strcmp(dm.kind, "bytes") == 0 ? "page bytes" : "page fingerprints");
+	}
 	json_object_object_add(job_meta(j), "extraction",
 			       classify_extract(res.text.data, res.top.data));
 	if (oc.type != NULL) {
@@ -354,7 +438,7 @@ static int classify_process(void *arg, struct stage_env *env, job *j, struct sta
 		r->office = oc.route.office->id;
 	if (oc.review[0] != '\0') {
 		r->action = "classified";
-		snprintf(r->detail, sizeof(r->detail), "%s %.1f vs %s %.1f, margin %.1f",
+		snprintf(r->detail, sizeof(r->detail), "%s%s %.1f vs %s %.1f, margin %.1f", dupnote,
 			 oc.d.best >= 0 ? classify_rules_type(ctx->rules, (size_t)oc.d.best)->id
 					: "(none)",
 			 oc.d.best_score,
@@ -364,7 +448,8 @@ static int classify_process(void *arg, struct stage_env *env, job *j, struct sta
 		stage_set(r, STAGE_REVIEW, "%s", oc.review);
 		goto out;
 	}
-	snprintf(r->detail, sizeof(r->detail), "%s (score %.1f, margin %.1f) -> %s", oc.type->id,
+	snprintf(r->detail, sizeof(r->detail), "%s%s (score %.1f, margin %.1f) -> %s", dupnote,
+		 oc.type->id,
 		 oc.d.best_score, oc.d.margin, oc.route.office->id);
 	r->verdict = STAGE_NEXT;
 out:
@@ -387,9 +472,13 @@ static void classify_explain_text(struct classify_ctx *ctx, const char *file,
 	else
 		printf("  type:      (undecided)\n");
 	if (oc->routed)
-		printf("  office:    %s (%s)%s%s%s\n", oc->route.office->id, oc->route.office->name,
-		       oc->route.matched[0] ? " by address block: \"" : "", oc->route.matched,
-		       oc->route.matched[0] ? "\"" : "");
+		printf("  office:    %s (%s)%s%s%s%s\n", oc->route.office->id,
+		       oc->route.office->name, oc->route.matched[0] ? " by address block: \"" : "",
+		       oc->route.matched, oc->route.matched[0] ? "\"" : "",
+		       oc->route.matched[0] && oc->route.block != NULL &&
+			       strcmp(oc->route.block, "top") == 0
+			   ? " (top region: no postal code line found)"
+			   : "");
 	printf("  score:     %.1f", oc->d.best_score);
 	if (oc->d.best >= 0)
 		printf(" (%s)", classify_rules_type(ctx->rules, (size_t)oc->d.best)->id);
@@ -418,7 +507,8 @@ static void classify_explain_text(struct classify_ctx *ctx, const char *file,
 			else
 				putchar(*p);
 		}
-		printf("%s\n", strcmp(h->kind, "not") == 0 ? "  (veto)" : "");
+		printf("%s%s\n", strcmp(h->kind, "not") == 0 ? "  (veto)" : "",
+		       h->fuzzy ? "  (fuzzy)" : "");
 	}
 }
 
@@ -542,6 +632,7 @@ out:
 	if (env_open)
 		stage_env_close(&env);
 	ctx.ocr = classify_ocr_close(ctx.ocr);
+	ctx.dup = classify_dup_close(ctx.dup);
 	ctx.rules = classify_rules_free(ctx.rules);
 	offices_free(&ctx.of);
 	settings_free(&set);

@@ -1,5 +1,10 @@
 /*
  * classify_route.c - office routing of a classified letter; see classify_route.h.
+ *
+ * XXX without an address region (no postal code line found) the whole top region
+ * is searched, letterhead included: a sender that is itself an office of the city
+ * may then be taken for the addressee; two offices found go to review, so this
+ * never routes silently to the wrong one of two.
  */
 #include "classify_route.h"
 
@@ -74,5 +79,31 @@ int classify_route(const offices *of, const struct classify_type *t, const char 
 out:
 	buf_free(&folded);
 	buf_free(&names);
+	return rc;
+}
+
+int classify_route_letter(const offices *of, const struct classify_type *t, const char *text,
+			  const char *top, struct classify_route *out)
+{
+	struct classify_regions rg;
+	buf guess;
+	const char *block;
+	int rc;
+
+	buf_init(&guess, CLASSIFY_TEXT_MAX + 1);
+	classify_regions_find(text, &rg);
+	if (rg.address.len > 0) {
+		block = rg.address.data;
+	} else if (top != NULL) {
+		block = top;
+	} else {
+		if (classify_rules_top_guess(text, &guess) == -1)
+			buf_reset(&guess);
+		block = guess.data != NULL ? guess.data : "";
+	}
+	rc = classify_route(of, t, block, out);
+	out->block = rg.address.len > 0 ? "address" : "top";
+	classify_regions_free(&rg);
+	buf_free(&guess);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 
 #include "log.h"
@@ -25,16 +26,21 @@
 
 const char *const classify_scan_mode_names[] = {"ersetzend", "kopierend", "nicht_scannen", NULL};
 const char *const classify_protection_names[] = {"normal", "hoch", "sehr_hoch", NULL};
-const char *const classify_region_names[] = {"whole", "top", NULL};
+const char *const classify_region_names[] = {"whole",   "top",	  "letterhead",
+					     "address", "subject", NULL};
 const char *const classify_priority_names[] = {"normal", "hoch", "eilig", NULL};
 
-enum rules_kind { RULES_ANY, RULES_ALL, RULES_REGEX };
-static const char *const rules_kind_names[] = {"any", "all", "regex"};
+enum rules_kind { RULES_ANY, RULES_ALL, RULES_EXACT, RULES_REGEX };
+static const char *const rules_kind_names[] = {"any", "all", "exact", "regex"};
+/* fuzzy: no | yes | auto (also false/true) */
+static const char *const rules_fuzzy_names[] = {"no", "yes", "auto", "false", "true", NULL};
+#define RULES_FUZZY_DEFAULT_WEIGHT 0.75
 
 struct rules_rule {
 	enum rules_kind kind;
 	char **terms;  /* as written in the file (for the trace) */
-	char **folded; /* folded for matching */
+	char **folded; /* folded for matching (exact: whitespace collapsed only) */
+	int *maxd;     /* per term: edits allowed by fuzzy matching (0: exact only) */
 	size_t n_terms;
 	pcre2_code *re;
 	double weight;
@@ -52,7 +58,7 @@ struct rules_type {
 };
 
 struct classify_rules {
-	double min_score, min_margin;
+	double min_score, min_margin, fuzzy_weight;
 	struct rules_type *types;
 	size_t n;
 };
@@ -84,6 +90,7 @@ classify_rules *classify_rules_free(classify_rules *cr)
 		for (k = 0; k < ty->n_rules; k++) {
 			rules_strv_free(ty->rules[k].terms, ty->rules[k].n_terms);
 			rules_strv_free(ty->rules[k].folded, ty->rules[k].n_terms);
+			free(ty->rules[k].maxd);
 			pcre2_code_free(ty->rules[k].re);
 		}
 		free(ty->rules);
@@ -296,6 +303,499 @@ int classify_rules_top_guess(const char *text, buf *out)
 	return 0;
 }
 
+
+/* Collapse every run of whitespace in UTF-8 text to one space (for exact: phrases,
+ * which keep case and umlauts); -1 if out is full. */
+static int rules_squash(const char *text, buf *out)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	int space = 0, any = 0;
+
+	while (*s != '\0') {
+		size_t len;
+		unsigned cp = rules_utf8(s, &len);
+
+		if (rules_is_space(cp)) {
+			space = 1;
+			s += len;
+			continue;
+		}
+		if (space && any && buf_add(out, " ", 1) == -1)
+			return -1;
+		space = 0;
+		any = 1;
+		if (buf_add(out, s, len) == -1)
+			return -1;
+		s += len;
+	}
+	if (out->data == NULL && buf_add(out, "", 0) == -1)
+		return -1;
+	return 0;
+}
+
+int classify_rules_fuzzy_maxd(const char *folded_term, int option)
+{
+	size_t i, letters = 0, len = strlen(folded_term);
+
+	if (option == 0 || len > CLASSIFY_FUZZY_TERM_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)folded_term[i];
+
+		if (c >= 'a' && c <= 'z')
+			letters++;
+		else if (c >= '0' && c <= '9')
+			return 0; /* numbers ("Amt 20") must be read right */
+		else if (c >= 0x80)
+			letters++; /* a letter outside Latin-1, one byte of it */
+	}
+	if (option == 2 && letters < CLASSIFY_FUZZY_MIN)
+		return 0;
+	if (option == 1 && letters < 5)
+		return 0;
+	return letters / CLASSIFY_FUZZY_PER > 0 ? (int)(letters / CLASSIFY_FUZZY_PER) : 1;
+}
+
+/* Length of the word (run of word bytes) at p. */
+static size_t rules_word_len(const char *p)
+{
+	size_t n = 0;
+
+	while (p[n] != '\0' && rules_is_word((unsigned char)p[n]))
+		n++;
+	return n;
+}
+
+/*
+ * Bounded optimal-string-alignment distance (plus the OCR confusion m <-> rn as
+ * one edit) of term t (m bytes) against every
+ * prefix of s up to n bytes; the smallest distance among prefixes that end on a
+ * word boundary (any prefix if prefix_ok) goes to *best_d, its length to *best_l.
+ * Rows are cut off as soon as every cell exceeds maxd.
+ */
+static void rules_osa(const char *t, size_t m, const char *s, size_t n, int maxd, int need_r,
+		      int *best_d, size_t *best_l)
+{
+	int rows[3][CLASSIFY_FUZZY_TERM_MAX + 2 * 8 + 2];
+	int *pp = rows[0], *p = rows[1], *c = rows[2], *tmp;
+	size_t i, j;
+
+	*best_d = maxd + 1;
+	*best_l = 0;
+	for (j = 0; j <= n; j++)
+		p[j] = (int)j;
+	for (i = 1; i <= m; i++) {
+		int rowmin;
+
+		c[0] = (int)i;
+		rowmin = c[0];
+		for (j = 1; j <= n; j++) {
+			int cost = t[i - 1] == s[j - 1] ? 0 : 1, v = p[j - 1] + cost;
+
+			if (p[j] + 1 < v)
+				v = p[j] + 1;
+			if (c[j - 1] + 1 < v)
+				v = c[j - 1] + 1;
+			if (i > 1 && j > 1 && t[i - 1] == s[j - 2] && t[i - 2] == s[j - 1] &&
+			    pp[j - 2] + 1 < v)
+				v = pp[j - 2] + 1; /* transposition */
+			/* OCR reads "m" as "rn" (and back): one edit, not two */
+			if (j > 1 && t[i - 1] == 'm' && s[j - 2] == 'r' && s[j - 1] == 'n' &&
+			    p[j - 2] + 1 < v)
+				v = p[j - 2] + 1;
+			if (i > 1 && t[i - 2] == 'r' && t[i - 1] == 'n' && s[j - 1] == 'm' &&
+			    pp[j - 1] + 1 < v)
+				v = pp[j - 1] + 1;
+			c[j] = v;
+			if (v < rowmin)
+				rowmin = v;
+		}
+		if (rowmin > maxd)
+			return;
+		tmp = pp;
+		pp = p;
+		p = c;
+		c = tmp;
+	}
+	for (j = 1; j <= n; j++) {
+		if (p[j] > maxd || p[j] >= *best_d)
+			continue;
+		if (need_r && rules_is_word((unsigned char)s[j]))
+			continue;
+		if (!rules_is_word((unsigned char)s[j - 1]))
+			continue; /* do not end on the space before the next word */
+		*best_d = p[j];
+		*best_l = j;
+	}
+}
+
+int classify_rules_find_fuzzy(const char *folded_text, const char *folded_term, int maxd,
+			      size_t *at, size_t *len, int *dist)
+{
+	size_t tl = strlen(folded_term), w1, avail, n;
+	int need_r = 1;
+	const char *p;
+
+	if (maxd <= 0)
+		return 0;
+	if (maxd > 8)
+		maxd = 8;
+	if (tl > 0 && folded_term[tl - 1] == '*') {
+		tl--;
+		need_r = 0;
+	}
+	if (tl < 2 || tl > CLASSIFY_FUZZY_TERM_MAX || !rules_is_word((unsigned char)folded_term[0]))
+		return 0;
+	for (w1 = 0; w1 < tl && rules_is_word((unsigned char)folded_term[w1]); w1++)
+		;
+	for (p = folded_text; *p != '\0'; p++) {
+		size_t wl, best_l;
+		int best_d;
+
+		if (!rules_is_word((unsigned char)*p) ||
+		    (p > folded_text && rules_is_word((unsigned char)p[-1])))
+			continue; /* only at word starts */
+		/* pre-filter: first or second letter, and the length of the first word */
+		if (p[0] != folded_term[0] && (p[1] == '\0' || p[1] != folded_term[1]))
+			continue;
+		wl = rules_word_len(p);
+		if (wl + (size_t)maxd < w1 || (need_r && w1 == tl && wl > w1 + (size_t)maxd))
+			continue;
+		for (avail = 0; avail < tl + (size_t)maxd && p[avail] != '\0'; avail++)
+			;
+		n = avail;
+		rules_osa(folded_term, tl, p, n, maxd, need_r, &best_d, &best_l);
+		if (best_d <= maxd && best_d > 0) {
+			if (at != NULL)
+				*at = (size_t)(p - folded_text);
+			if (len != NULL)
+				*len = best_l;
+			if (dist != NULL)
+				*dist = best_d;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- regions of page 1 ------------------------------------------------------ */
+
+#define RULES_REGION_LINES 400 /* lines of page 1 looked at */
+#define RULES_ADDRESS_ABOVE 5  /* address lines above the postal code line */
+#define RULES_LETTERHEAD_GUESS 5
+
+struct rules_line {
+	const char *s; /* start in the text */
+	size_t n;      /* bytes, without the newline */
+	int blank;
+};
+
+/* s[0..n) starts (after blanks) with prefix, compared without case (ASCII). */
+static int rules_line_starts(const char *s, size_t n, const char *prefix)
+{
+	size_t k = strlen(prefix);
+
+	while (n > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	return n >= k && strncasecmp(s, prefix, k) == 0;
+}
+
+/* 1 if s[i..] is a postal code: 5 digits, not part of a longer number, then
+ * blanks and a letter. */
+static int rules_plz_at(const char *s, size_t n, size_t i)
+{
+	size_t k;
+
+	if (i > 0 && ((s[i - 1] >= '0' && s[i - 1] <= '9') || s[i - 1] == '.' || s[i - 1] == ','))
+		return 0;
+	for (k = 0; k < 5; k++)
+		if (i + k >= n || s[i + k] < '0' || s[i + k] > '9')
+			return 0;
+	i += 5;
+	if (i >= n || s[i] != ' ')
+		return 0;
+	while (i < n && s[i] == ' ')
+		i++;
+	return i < n && (((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') ||
+			 (unsigned char)s[i] >= 0x80);
+}
+
+/* 1 if the line starts with a postal code ("12345 Ort", "D-12345 Ort"). */
+static int rules_line_plz_start(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i + 2 < n && (s[i] == 'D' || s[i] == 'd') && (s[i + 1] == '-' || s[i + 1] == ' '))
+		i += 2;
+	return rules_plz_at(s, n, i);
+}
+
+/* 1 if a postal code occurs anywhere in the line. */
+static int rules_line_plz_any(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 5 < n; i++)
+		if (rules_plz_at(s, n, i))
+			return 1;
+	return 0;
+}
+
+/* 1 if the line holds a date: "21.11.2026", "21. November 2026", "2026-11-21". */
+static int rules_line_date(const char *s, size_t n)
+{
+	static const char *const months[] = {"januar", "februar", "maerz",   "m\xc3\xa4rz",
+					     "april",  "mai",	  "juni",    "juli",
+					     "august", "september", "oktober", "november",
+					     "dezember", NULL};
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		size_t j = i, d;
+
+		if (s[i] < '0' || s[i] > '9' || (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9'))
+			continue;
+		for (d = 0; j < n && s[j] >= '0' && s[j] <= '9'; j++)
+			d++;
+		if (d == 4 && j + 5 < n && s[j] == '-' && s[j + 1] >= '0' && s[j + 1] <= '9' &&
+		    s[j + 3] == '-')
+			return 1;
+		if (d > 2 || j >= n || s[j] != '.')
+			continue;
+		j++;
+		while (j < n && s[j] == ' ')
+			j++;
+		if (j < n && s[j] >= '0' && s[j] <= '9') {
+			for (d = 0; j < n && s[j] >= '0' && s[j] <= '9'; j++)
+				d++;
+			if (d <= 2 && j + 2 < n && s[j] == '.' && s[j + 1] >= '0' && s[j + 1] <= '9')
+				return 1;
+			continue;
+		}
+		for (k = 0; months[k] != NULL; k++)
+			if (n - j >= strlen(months[k]) &&
+			    strncasecmp(s + j, months[k], strlen(months[k])) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* 1 if the line opens the letter's body ("Sehr geehrte ...", "Guten Tag"). */
+static int rules_line_salutation(const char *s, size_t n)
+{
+	static const char *const sal[] = {"sehr geehrte", "guten tag", "liebe ", "lieber ",
+					  "hallo",	  "dear ",     NULL};
+	size_t k;
+
+	for (k = 0; sal[k] != NULL; k++)
+		if (rules_line_starts(s, n, sal[k]))
+			return 1;
+	return 0;
+}
+
+/* Bytes of a "Betreff"/"Betr." label at the start of the line (after blanks), or 0. */
+static size_t rules_line_betreff(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (n - i >= 7 && strncasecmp(s + i, "betreff", 7) == 0 &&
+	    (n - i == 7 || s[i + 7] == ':' || s[i + 7] == ' ' || s[i + 7] == '\t'))
+		return i + 7 + (n - i > 7 && s[i + 7] == ':');
+	if (n - i >= 5 && strncasecmp(s + i, "betr", 4) == 0 && (s[i + 4] == '.' || s[i + 4] == ':'))
+		return i + 5;
+	return 0;
+}
+
+/* 1 if the line is a labelled reference or contact line, not a subject. */
+static int rules_line_reference(const char *s, size_t n)
+{
+	static const char *const labels[] = {
+	    "kundennummer", "kunden-nr",     "rechnungsnummer", "rechnungs-nr", "ihr zeichen",
+	    "ihre zeichen", "unser zeichen", "ihre nachricht",  "ihr schreiben", "aktenzeichen",
+	    "az.",	    "az:",	     "telefon",	 "tel.",	 "e-mail",
+	    "fax",	    "seite",	     "datum",		"vertragsnummer", "steuernummer",
+	    NULL};
+	size_t k;
+
+	for (k = 0; labels[k] != NULL; k++)
+		if (rules_line_starts(s, n, labels[k]))
+			return 1;
+	return 0;
+}
+
+/* Append lines [a, b] (non-blank ones) of page 1 to out, one per line. */
+static void rules_region_add(buf *out, const struct rules_line *ln, int a, int b)
+{
+	int i;
+
+	for (i = a; i <= b; i++)
+		if (!ln[i].blank && (buf_add(out, ln[i].s, ln[i].n) == -1 || buf_add(out, "\n", 1) == -1))
+			return; /* cannot happen: page 1 is smaller than the maximum */
+}
+
+int classify_regions_find(const char *text, struct classify_regions *rg)
+{
+	struct rules_line *ln;
+	const char *p = text;
+	int n = 0, i, first = -1, sal = -1, betr = -1, limit, plz = -1, top, count, date = -1;
+
+	memset(rg, 0, sizeof(*rg));
+	buf_init(&rg->letterhead, CLASSIFY_TEXT_MAX + 1);
+	buf_init(&rg->address, CLASSIFY_TEXT_MAX + 1);
+	buf_init(&rg->subject, CLASSIFY_TEXT_MAX + 1);
+	buf_add(&rg->letterhead, "", 0);
+	buf_add(&rg->address, "", 0);
+	buf_add(&rg->subject, "", 0);
+	if (strlen(text) > CLASSIFY_TEXT_MAX)
+		return -1;
+	ln = xcalloc(RULES_REGION_LINES, sizeof(*ln));
+	while (n < RULES_REGION_LINES && *p != '\0' && *p != '\f') {
+		const char *e = p;
+		size_t k;
+
+		while (*e != '\0' && *e != '\n' && *e != '\f')
+			e++;
+		ln[n].s = p;
+		ln[n].n = (size_t)(e - p);
+		ln[n].blank = 1;
+		for (k = 0; k < ln[n].n; k++)
+			if (p[k] != ' ' && p[k] != '\t' && p[k] != '\r')
+				ln[n].blank = 0;
+		if (!ln[n].blank) {
+			if (first < 0)
+				first = n;
+			if (sal < 0 && rules_line_salutation(p, ln[n].n))
+				sal = n;
+			if (betr < 0 && sal < 0 && rules_line_betreff(p, ln[n].n) > 0)
+				betr = n;
+		}
+		n++;
+		p = *e == '\n' ? e + 1 : e;
+	}
+	if (first < 0)
+		goto out;
+	/* the address block: the last postal code line before the body begins */
+	/* the body begins with the subject or the salutation; without either, the
+	 * address is in the first 60% of the page */
+	limit = (n * 6 + 9) / 10;
+	if (betr >= 0 || sal >= 0)
+		limit = betr >= 0 && (sal < 0 || betr < sal) ? betr : sal;
+	for (i = first; i < limit; i++)
+		if (!ln[i].blank && rules_line_plz_start(ln[i].s, ln[i].n))
+			plz = i;
+	if (plz > first) {
+		top = plz;
+		for (i = plz - 1, count = 0; i > first && count < RULES_ADDRESS_ABOVE; i--) {
+			if (ln[i].blank)
+				continue;
+			if (rules_line_plz_any(ln[i].s, ln[i].n) || rules_line_date(ln[i].s, ln[i].n))
+				break;
+			top = i;
+			count++;
+		}
+		rg->address_first = top + 1;
+		rg->address_last = plz + 1;
+		rules_region_add(&rg->address, ln, top, plz);
+		rg->letterhead_first = first + 1;
+		for (i = top - 1; i >= first && ln[i].blank; i--)
+			;
+		rg->letterhead_last = i + 1;
+		rules_region_add(&rg->letterhead, ln, first, i);
+	} else {
+		/* no address block: the first lines before the body are the letterhead */
+		int stop = sal >= 0 ? sal : n;
+
+		if (betr >= 0 && betr < stop)
+			stop = betr;
+		for (i = first, count = 0; i < stop && count < RULES_LETTERHEAD_GUESS; i++)
+			if (!ln[i].blank) {
+				rg->letterhead_last = i + 1;
+				count++;
+			}
+		if (count > 0) {
+			rg->letterhead_first = first + 1;
+			rules_region_add(&rg->letterhead, ln, first, rg->letterhead_last - 1);
+		}
+	}
+	/* the subject: a labelled line, else the line after the date before the salutation */
+	if (betr >= 0) {
+		size_t skip = rules_line_betreff(ln[betr].s, ln[betr].n);
+		const char *s = ln[betr].s + skip;
+		size_t k = ln[betr].n - skip;
+
+		while (k > 0 && (*s == ' ' || *s == '\t' || *s == ':')) {
+			s++;
+			k--;
+		}
+		while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t' || s[k - 1] == '\r'))
+			k--;
+		if (k > 0) {
+			rg->subject_line = betr + 1;
+			rg->subject_off = (size_t)(s - text);
+			buf_add(&rg->subject, s, k);
+		} else {
+			for (i = betr + 1; i < n && (sal < 0 || i < sal); i++)
+				if (!ln[i].blank)
+					break;
+			if (i < n && (sal < 0 || i < sal)) {
+				rg->subject_line = i + 1;
+				rg->subject_off = (size_t)(ln[i].s - text);
+				buf_add(&rg->subject, ln[i].s, ln[i].n);
+			}
+		}
+	} else if (sal >= 0) {
+		for (i = sal - 1; i >= first; i--)
+			if (!ln[i].blank && rules_line_date(ln[i].s, ln[i].n)) {
+				date = i;
+				break;
+			}
+		for (i = date + 1; date >= 0 && i < sal; i++) {
+			if (ln[i].blank || rules_line_reference(ln[i].s, ln[i].n) ||
+			    rules_line_date(ln[i].s, ln[i].n))
+				continue;
+			rg->subject_line = i + 1;
+			rg->subject_off = (size_t)(ln[i].s - text);
+			buf_add(&rg->subject, ln[i].s, ln[i].n);
+			break;
+		}
+	}
+out:
+	free(ln);
+	return 0;
+}
+
+void classify_regions_free(struct classify_regions *rg)
+{
+	buf_free(&rg->letterhead);
+	buf_free(&rg->address);
+	buf_free(&rg->subject);
+	memset(rg, 0, sizeof(*rg));
+}
+
+const char *classify_regions_text(const struct classify_regions *rg, enum classify_region r,
+				  const char *text, const char *top)
+{
+	switch (r) {
+	case CLASSIFY_WHOLE:
+		return text;
+	case CLASSIFY_TOP:
+		return top != NULL ? top : "";
+	case CLASSIFY_LETTERHEAD:
+		return rg->letterhead.data != NULL ? rg->letterhead.data : "";
+	case CLASSIFY_ADDRESS:
+		return rg->address.data != NULL ? rg->address.data : "";
+	case CLASSIFY_SUBJECT:
+		return rg->subject.data != NULL ? rg->subject.data : "";
+	}
+	return "";
+}
+
 /* ---- loading -------------------------------------------------------------- */
 
 /* 1 if s is a valid type id: [a-z0-9_-], 1..32 chars. */
@@ -312,9 +812,10 @@ static int rules_id_valid(const char *s)
 	return 1;
 }
 
-/* Copy and fold a list of terms from key of map; an empty folded term is an error. */
-static int rules_terms(const conf_node *map, const char *key, char ***terms, char ***folded,
-		       size_t *n, conf_err *e)
+/* Copy and fold a list of terms from key of map (squash: only collapse whitespace,
+ * for exact: phrases); an empty folded term is an error. */
+static int rules_terms(const conf_node *map, const char *key, int squash, char ***terms,
+		       char ***folded, size_t *n, conf_err *e)
 {
 	const char **v = NULL;
 	const conf_node *node = conf_get(map, key);
@@ -338,7 +839,8 @@ static int rules_terms(const conf_node *map, const char *key, char ***terms, cha
 
 		buf_init(&b, 4096);
 		(*terms)[i] = xstrdup(v[i]);
-		if (classify_rules_fold(v[i], &b) == -1 || b.len == 0 || strcmp(b.data, "*") == 0) {
+		if ((squash ? rules_squash(v[i], &b) : classify_rules_fold(v[i], &b)) == -1 ||
+		    b.len == 0 || strcmp(b.data, "*") == 0) {
 			buf_free(&b);
 			conf_fail(e, node->kind == CONF_SEQ ? node->items[i] : node,
 				  "'%s': the term '%.80s' is empty or too long (expected a word "
@@ -382,17 +884,20 @@ static int rules_regex(const conf_node *rnode, struct rules_rule *r, conf_err *e
 /* Load one rule of a type. */
 static int rules_rule_load(const conf_node *rn, struct rules_rule *r, conf_err *e)
 {
-	static const char *const keys[] = {"any", "all", "regex", "weight", "region", NULL};
-	int kinds = 0, region;
+	static const char *const keys[] = {"any",    "all",    "exact", "regex",
+					   "weight", "region", "fuzzy", NULL};
+	int kinds = 0, region, fuzzy;
+	size_t i;
 
 	memset(r, 0, sizeof(*r));
 	if (conf_check_keys(rn, keys, "rule", e) == -1)
 		return -1;
 	r->line = rn->line;
 	kinds = (conf_get(rn, "any") != NULL) + (conf_get(rn, "all") != NULL) +
-		(conf_get(rn, "regex") != NULL);
+		(conf_get(rn, "exact") != NULL) + (conf_get(rn, "regex") != NULL);
 	if (kinds != 1)
-		return conf_fail(e, rn, "a rule needs exactly one of 'any', 'all' or 'regex'");
+		return conf_fail(e, rn,
+				 "a rule needs exactly one of 'any', 'all', 'exact' or 'regex'");
 	if (conf_double(rn, "weight", 1, 0, 0.0, 100.0, &r->weight, e) == -1)
 		return -1;
 	if (r->weight <= 0.0)
@@ -402,13 +907,27 @@ static int rules_rule_load(const conf_node *rn, struct rules_rule *r, conf_err *
 	if (conf_enum(rn, "region", 0, CLASSIFY_WHOLE, classify_region_names, &region, e) == -1)
 		return -1;
 	r->region = (enum classify_region)region;
-	if (conf_get(rn, "any") != NULL) {
-		r->kind = RULES_ANY;
-		return rules_terms(rn, "any", &r->terms, &r->folded, &r->n_terms, e);
+	if (conf_enum(rn, "fuzzy", 0, 2, rules_fuzzy_names, &fuzzy, e) == -1)
+		return -1;
+	fuzzy = fuzzy == 3 ? 0 : fuzzy == 4 ? 1 : fuzzy;
+	if (fuzzy == 1 && conf_get(rn, "any") == NULL && conf_get(rn, "all") == NULL)
+		return conf_fail(e, conf_get(rn, "fuzzy"),
+				 "'fuzzy' applies to 'any' and 'all' rules only (exact phrases "
+				 "and regexes match as written)");
+	if (conf_get(rn, "any") != NULL || conf_get(rn, "all") != NULL) {
+		const char *key = conf_get(rn, "any") != NULL ? "any" : "all";
+
+		r->kind = conf_get(rn, "any") != NULL ? RULES_ANY : RULES_ALL;
+		if (rules_terms(rn, key, 0, &r->terms, &r->folded, &r->n_terms, e) == -1)
+			return -1;
+		r->maxd = xcalloc(r->n_terms, sizeof(int));
+		for (i = 0; i < r->n_terms; i++)
+			r->maxd[i] = classify_rules_fuzzy_maxd(r->folded[i], fuzzy);
+		return 0;
 	}
-	if (conf_get(rn, "all") != NULL) {
-		r->kind = RULES_ALL;
-		return rules_terms(rn, "all", &r->terms, &r->folded, &r->n_terms, e);
+	if (conf_get(rn, "exact") != NULL) {
+		r->kind = RULES_EXACT;
+		return rules_terms(rn, "exact", 1, &r->terms, &r->folded, &r->n_terms, e);
 	}
 	r->kind = RULES_REGEX;
 	return rules_regex(rn, r, e);
@@ -489,7 +1008,7 @@ static int rules_type_load(const conf_node *tn, const offices *of, struct rules_
 	}
 	if (conf_get(tn, "not") != NULL) {
 		ty->not_line = conf_get(tn, "not")->line;
-		if (rules_terms(tn, "not", &ty->not_terms, &ty->not_folded, &ty->n_not, e) == -1)
+		if (rules_terms(tn, "not", 0, &ty->not_terms, &ty->not_folded, &ty->n_not, e) == -1)
 			return -1;
 	}
 	return 0;
@@ -498,7 +1017,7 @@ static int rules_type_load(const conf_node *tn, const offices *of, struct rules_
 classify_rules *classify_rules_load(const conf_node *root, const offices *of, conf_err *e)
 {
 	static const char *const top[] = {"thresholds", "types", NULL};
-	static const char *const tkeys[] = {"min_score", "min_margin", NULL};
+	static const char *const tkeys[] = {"min_score", "min_margin", "fuzzy_weight", NULL};
 	classify_rules *cr = xcalloc(1, sizeof(*cr));
 	const conf_node *th, *types;
 	size_t i, k;
@@ -508,7 +1027,9 @@ classify_rules *classify_rules_load(const conf_node *root, const offices *of, co
 	th = conf_get(root, "thresholds");
 	if (conf_check_keys(th, tkeys, "thresholds", e) == -1 ||
 	    conf_double(th, "min_score", 1, 0, 0.0, 1000.0, &cr->min_score, e) == -1 ||
-	    conf_double(th, "min_margin", 1, 0, 0.0, 1000.0, &cr->min_margin, e) == -1)
+	    conf_double(th, "min_margin", 1, 0, 0.0, 1000.0, &cr->min_margin, e) == -1 ||
+	    conf_double(th, "fuzzy_weight", 0, RULES_FUZZY_DEFAULT_WEIGHT, 0.0, 1.0,
+			&cr->fuzzy_weight, e) == -1)
 		goto fail;
 	if (cr->min_score <= 0.0) {
 		conf_fail(e, conf_get(th, "min_score"),
@@ -602,31 +1123,99 @@ static struct classify_hit *rules_hit_new(struct classify_decision *d, size_t *c
 	return &d->hits[d->n_hits++];
 }
 
-/* Evaluate one rule; 1 if it fired (h filled), 0 if not. */
-static int rules_eval(const struct rules_rule *r, const char *orig, const char *folded,
-		      pcre2_match_data *md, pcre2_match_context *mc, const char *type_id,
+/* The text of one region in the forms the rules need; filled on first use. */
+struct rules_view {
+	const char *orig;
+	buf folded, squashed;
+	int have_folded, have_squashed, failed;
+};
+
+/* The folded (squash 0) or whitespace-collapsed (1) form of a view, or NULL. */
+static const char *rules_view_get(struct rules_view *v, int squash)
+{
+	if (squash && !v->have_squashed) {
+		v->have_squashed = 1;
+		if (rules_squash(v->orig, &v->squashed) == -1)
+			v->failed = 1;
+	}
+	if (!squash && !v->have_folded) {
+		v->have_folded = 1;
+		if (classify_rules_fold(v->orig, &v->folded) == -1)
+			v->failed = 1;
+	}
+	if (v->failed)
+		return NULL;
+	return squash ? v->squashed.data : v->folded.data;
+}
+
+/* Look for one term of a rule: 2 exact, 1 fuzzy (the words found added to h), 0. */
+static int rules_term(const struct rules_rule *r, size_t i, const char *folded,
 		      struct classify_hit *h)
 {
-	size_t i, found = 0;
+	size_t at, len;
+	int dist;
+	char tmp[CLASSIFY_MATCH_MAX];
+
+	if (classify_rules_find(folded, r->folded[i], NULL))
+		return 2;
+	if (r->maxd == NULL || r->maxd[i] == 0 ||
+	    !classify_rules_find_fuzzy(folded, r->folded[i], r->maxd[i], &at, &len, &dist))
+		return 0;
+	if (h != NULL) {
+		snprintf(tmp, sizeof(tmp), "%s ~ %.*s", r->terms[i], (int)(len < 80 ? len : 80),
+			 folded + at);
+		rules_hit_add(h, tmp, strlen(tmp));
+	}
+	return 1;
+}
+
+/* Evaluate one rule on a region; 1 if it fired (h filled), 0 if not. */
+static int rules_eval(const struct rules_rule *r, struct rules_view *v, pcre2_match_data *md,
+		      pcre2_match_context *mc, const char *type_id, struct classify_hit *h)
+{
+	const char *t;
+	size_t i, found = 0, exact = 0;
 	int rc;
 
 	switch (r->kind) {
 	case RULES_ANY:
+		if ((t = rules_view_get(v, 0)) == NULL)
+			return 0;
 		for (i = 0; i < r->n_terms; i++)
-			if (classify_rules_find(folded, r->folded[i], NULL)) {
+			if (classify_rules_find(t, r->folded[i], NULL)) {
+				rules_hit_add(h, r->terms[i], strlen(r->terms[i]));
+				found++;
+				exact++;
+			}
+		if (exact == 0)
+			for (i = 0; i < r->n_terms && found == 0; i++)
+				if (rules_term(r, i, t, h) == 1)
+					found++;
+		h->fuzzy = found > 0 && exact == 0;
+		return found > 0;
+	case RULES_ALL:
+		if ((t = rules_view_get(v, 0)) == NULL)
+			return 0;
+		for (i = 0; i < r->n_terms; i++)
+			if ((rc = rules_term(r, i, t, NULL)) == 0)
+				return 0;
+			else if (rc == 1)
+				h->fuzzy = 1;
+		for (i = 0; i < r->n_terms; i++)
+			if (rules_term(r, i, t, h) == 2)
+				rules_hit_add(h, r->terms[i], strlen(r->terms[i]));
+		return 1;
+	case RULES_EXACT:
+		if ((t = rules_view_get(v, 1)) == NULL)
+			return 0;
+		for (i = 0; i < r->n_terms; i++)
+			if (classify_rules_find(t, r->folded[i], NULL)) {
 				rules_hit_add(h, r->terms[i], strlen(r->terms[i]));
 				found++;
 			}
 		return found > 0;
-	case RULES_ALL:
-		for (i = 0; i < r->n_terms; i++)
-			if (!classify_rules_find(folded, r->folded[i], NULL))
-				return 0;
-		for (i = 0; i < r->n_terms; i++)
-			rules_hit_add(h, r->terms[i], strlen(r->terms[i]));
-		return 1;
 	case RULES_REGEX:
-		rc = pcre2_match(r->re, (PCRE2_SPTR)orig, strlen(orig), 0, 0, md, mc);
+		rc = pcre2_match(r->re, (PCRE2_SPTR)v->orig, strlen(v->orig), 0, 0, md, mc);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			return 0;
 		if (rc < 0) {
@@ -640,11 +1229,24 @@ static int rules_eval(const struct rules_rule *r, const char *orig, const char *
 		} else {
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 
-			rules_hit_add(h, orig + ov[0], ov[1] > ov[0] ? ov[1] - ov[0] : 0);
+			rules_hit_add(h, v->orig + ov[0], ov[1] > ov[0] ? ov[1] - ov[0] : 0);
 			return 1;
 		}
 	}
 	return 0;
+}
+
+/* 1 if type i ranks before type k at equal score: higher priority, then file order. */
+static int rules_before(const classify_rules *cr, const struct classify_decision *d, size_t i,
+			int k)
+{
+	if (k < 0)
+		return 1;
+	if (d->scores[i] > d->scores[k] + RULES_EPS)
+		return 1;
+	if (d->scores[i] + RULES_EPS < d->scores[k])
+		return 0;
+	return cr->types[i].t.priority > cr->types[k].t.priority;
 }
 
 /* Fill in best, second, margin and decided/reason from the scores. */
@@ -656,10 +1258,10 @@ static void rules_decide(const classify_rules *cr, struct classify_decision *d)
 	for (i = 0; i < cr->n; i++) {
 		if (d->scores[i] <= 0.0)
 			continue;
-		if (d->best < 0 || d->scores[i] > d->scores[d->best]) {
+		if (rules_before(cr, d, i, d->best)) {
 			d->second = d->best;
 			d->best = (int)i;
-		} else if (d->second < 0 || d->scores[i] > d->scores[d->second]) {
+		} else if (rules_before(cr, d, i, d->second)) {
 			d->second = (int)i;
 		}
 	}
@@ -694,23 +1296,28 @@ static void rules_decide(const classify_rules *cr, struct classify_decision *d)
 int classify_rules_score(const classify_rules *cr, const char *text, const char *top,
 			 struct classify_decision *d)
 {
-	buf fw, ft, tg;
+	struct rules_view view[CLASSIFY_REGIONS];
+	struct classify_regions rg;
+	buf tg;
 	pcre2_match_data *md = NULL;
 	pcre2_match_context *mc = NULL;
+	const char *fw;
 	size_t i, k, cap = 0;
-	int rc = -1;
+	int rc = -1, r;
 
 	memset(d, 0, sizeof(*d));
+	memset(view, 0, sizeof(view));
 	d->best = d->second = -1;
 	d->scores = xcalloc(cr->n, sizeof(*d->scores));
 	d->vetoed = xcalloc(cr->n, sizeof(*d->vetoed));
-	buf_init(&fw, CLASSIFY_TEXT_MAX + 1);
-	buf_init(&ft, CLASSIFY_TEXT_MAX + 1);
 	buf_init(&tg, CLASSIFY_TEXT_MAX + 1);
-	if (strlen(text) > CLASSIFY_TEXT_MAX || (top != NULL && strlen(top) > CLASSIFY_TEXT_MAX) ||
-	    (top == NULL && classify_rules_top_guess(text, &tg) == -1) ||
-	    classify_rules_fold(text, &fw) == -1 ||
-	    classify_rules_fold(top != NULL ? top : tg.data, &ft) == -1) {
+	for (r = 0; r < CLASSIFY_REGIONS; r++) {
+		buf_init(&view[r].folded, CLASSIFY_TEXT_MAX + 1);
+		buf_init(&view[r].squashed, CLASSIFY_TEXT_MAX + 1);
+	}
+	if (classify_regions_find(text, &rg) == -1 ||
+	    (top != NULL && strlen(top) > CLASSIFY_TEXT_MAX) ||
+	    (top == NULL && classify_rules_top_guess(text, &tg) == -1)) {
 		snprintf(d->reason, sizeof(d->reason),
 			 "unsure: the text is larger than %u bytes; decide with mailroom review",
 			 CLASSIFY_TEXT_MAX);
@@ -718,6 +1325,15 @@ int classify_rules_score(const classify_rules *cr, const char *text, const char 
 	}
 	if (top == NULL)
 		top = tg.data;
+	for (r = 0; r < CLASSIFY_REGIONS; r++)
+		view[r].orig = classify_regions_text(&rg, (enum classify_region)r, text, top);
+	if ((fw = rules_view_get(&view[CLASSIFY_WHOLE], 0)) == NULL ||
+	    rules_view_get(&view[CLASSIFY_TOP], 0) == NULL) {
+		snprintf(d->reason, sizeof(d->reason),
+			 "unsure: the text is larger than %u bytes; decide with mailroom review",
+			 CLASSIFY_TEXT_MAX);
+		goto out;
+	}
 	md = pcre2_match_data_create(1, NULL);
 	mc = pcre2_match_context_create(NULL);
 	if (md == NULL || mc == NULL)
@@ -728,7 +1344,7 @@ int classify_rules_score(const classify_rules *cr, const char *text, const char 
 		double score = 0.0;
 
 		for (k = 0; k < ty->n_not; k++) {
-			if (classify_rules_find(fw.data, ty->not_folded[k], NULL)) {
+			if (classify_rules_find(fw, ty->not_folded[k], NULL)) {
 				struct classify_hit *h;
 
 				if (!d->vetoed[i]) {
@@ -745,20 +1361,21 @@ int classify_rules_score(const classify_rules *cr, const char *text, const char 
 			}
 		}
 		for (k = 0; k < ty->n_rules; k++) {
-			const struct rules_rule *r = &ty->rules[k];
+			const struct rules_rule *rr = &ty->rules[k];
 			struct classify_hit *h = rules_hit_new(d, &cap);
-			int top_only = r->region == CLASSIFY_TOP;
 
 			h->type = (int)i;
-			h->kind = rules_kind_names[r->kind];
-			h->region = r->region;
-			h->weight = r->weight;
-			h->line = r->line;
-			if (rules_eval(r, top_only ? top : text, top_only ? ft.data : fw.data, md,
-				       mc, ty->t.id, h))
-				score += r->weight;
-			else
+			h->kind = rules_kind_names[rr->kind];
+			h->region = rr->region;
+			h->weight = rr->weight;
+			h->line = rr->line;
+			if (rules_eval(rr, &view[rr->region], md, mc, ty->t.id, h)) {
+				if (h->fuzzy)
+					h->weight = rr->weight * cr->fuzzy_weight;
+				score += h->weight;
+			} else {
 				d->n_hits--; /* did not fire: drop the entry */
+			}
 		}
 		d->scores[i] = d->vetoed[i] ? 0.0 : score;
 	}
@@ -767,8 +1384,11 @@ int classify_rules_score(const classify_rules *cr, const char *text, const char 
 out:
 	pcre2_match_data_free(md);
 	pcre2_match_context_free(mc);
-	buf_free(&fw);
-	buf_free(&ft);
+	for (r = 0; r < CLASSIFY_REGIONS; r++) {
+		buf_free(&view[r].folded);
+		buf_free(&view[r].squashed);
+	}
+	classify_regions_free(&rg);
 	buf_free(&tg);
 	return rc;
 }
@@ -800,6 +1420,8 @@ json_object *classify_decision_trace(const classify_rules *cr, const struct clas
 		json_object_object_add(o, "line", json_object_new_int(h->line));
 		if (strcmp(h->kind, "not") == 0)
 			json_object_object_add(o, "veto", json_object_new_boolean(1));
+		if (h->fuzzy)
+			json_object_object_add(o, "fuzzy", json_object_new_boolean(1));
 		while (*p != '\0') {
 			q = strchr(p, RULES_SEP);
 			if (q == NULL)

@@ -14,3 +14,13 @@ mailroom_script_test(classify_corpus integration/classify_corpus.sh
   LABELS integration TIMEOUT 600)
 mailroom_script_test(classify_spool integration/classify_spool.sh
   LABELS integration TIMEOUT 300)
+
+mailroom_unit_test(classify_features_test
+  SOURCES unit/classify_features_test.c
+  LIBS mailroom_classify
+  LABELS unit)
+target_compile_definitions(classify_features_test PRIVATE
+  MAILROOM_SOURCE_FALLBACK="${CMAKE_SOURCE_DIR}")
+
+mailroom_script_test(classify_dup integration/classify_dup.sh
+  LABELS integration TIMEOUT 300)

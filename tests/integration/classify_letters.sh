@@ -1,7 +1,8 @@
 #!/bin/bash
 # classify_letters.sh - render German letters (groff + ghostscript, 300 dpi TIFF),
 # classify them with mailroom-classify --explain --json and check type, scan mode,
-# office and the abstentions. Also checks that a broken Scankonzept stops the
+# office and the abstentions. rechnung_ocr is the invoice with OCR-like misspellings
+# of its keywords ("Rechnungsnumrner", "Rechnurg"): fuzzy matching still decides it. Also checks that a broken Scankonzept stops the
 # program with EX_CONFIG and file:line.
 . "$(dirname "$0")/classify_lib.sh"
 classify_setup
@@ -14,7 +15,8 @@ gericht      gericht      rechtsamt   kopierend
 bewerbung    personal     personalamt kopierend
 brief        brief        buergeramt  ersetzend
 werbung      werbung      hauptamt    nicht_scannen
-notiz        null         null        null'
+notiz        null         null        null
+rechnung_ocr rechnung     kaemmerei   ersetzend'
 
 files=()
 while read -r name _; do
@@ -27,7 +29,7 @@ if ! "$CLASSIFY" -c "$TMP/conf" --explain --json "${files[@]}" >"$TMP/out.jsonl"
 	cat "$TMP/err" >&2
 	fail "mailroom-classify --explain exited with $?"
 fi
-[ "$(wc -l <"$TMP/out.jsonl")" -eq 8 ] || fail "expected 8 JSON lines"
+[ "$(wc -l <"$TMP/out.jsonl")" -eq 9 ] || fail "expected 9 JSON lines"
 
 while read -r name type office mode; do
 	line=$(jq -c --arg f "$TMP/$name.tif" 'select(.file == $f)' "$TMP/out.jsonl")
@@ -69,6 +71,23 @@ q() { jq -r --arg f "$TMP/$1.tif" "select(.file == \$f) | $2" "$TMP/out.jsonl"; 
 [ "$(q brief '[.trace[] | select(.kind == "not")] | length')" = 0 ] || fail "brief: unexpected veto"
 [ "$(q rechnung '[.trace[] | select(.type == "brief" and .kind == "not")] | length')" = 1 ] ||
 	fail "rechnung: brief should be vetoed by Rechnungsnummer"
+
+# the damaged invoice was decided through fuzzy matches, marked in the trace
+[ "$(q rechnung_ocr '[.trace[] | select(.type == "rechnung" and .fuzzy == true)] | length')" -ge 2 ] ||
+	fail "rechnung_ocr: no fuzzy rule in the trace"
+[ "$(q rechnung_ocr '[.trace[] | select(.fuzzy == true) | .matched[]] | map(select(test("Rechnungsnummer ~ rechnungsnumrner"))) | length')" -ge 1 ] ||
+	fail "rechnung_ocr: 'Rechnungsnumrner' not matched to 'Rechnungsnummer'"
+[ "$(q rechnung_ocr '[.extraction.references[] | select(.kind == "rechnungsnummer") | .value][0]')" = RE-2026-0815 ] ||
+	fail "rechnung_ocr: Rechnungsnummer not extracted from the damaged label"
+# extraction with positions: the IBAN (checksum valid), the amounts with labels,
+# the payment deadline with its date, the address region
+[ "$(q rechnung '.extraction.ibans[0].value')" = DE89370400440532013000 ] || fail "rechnung: IBAN"
+[ "$(q rechnung '[.extraction.amounts[] | select(.label == "Rechnungsbetrag") | .value][0]')" = 66.05 ] ||
+	fail "rechnung: Rechnungsbetrag"
+[ "$(q rechnung '[.extraction.deadlines[] | select(.kind == "zahlbar_bis") | .date][0]')" = 2026-12-21 ] ||
+	fail "rechnung: zahlbar bis"
+[ "$(q rechnung '.extraction.positions.sender | "\(.page) \(.line) \(.region)"')" = "1 1 letterhead" ] ||
+	fail "rechnung: sender position $(q rechnung '.extraction.positions.sender')"
 
 # the text form names type, office and the trace
 "$CLASSIFY" -c "$TMP/conf" --explain "$TMP/rechnung.tif" >"$TMP/explain.txt" 2>/dev/null ||
