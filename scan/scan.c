@@ -26,9 +26,13 @@
  *	spool/scan/corrupt/<id>	imports that cannot be decoded (with the original
  *				and QUARANTINE.txt), and jobs a crashed run left in tmp/
  *	spool/scan/.lock	one mailroom-scan at a time
- *	journal.db		event "captured" per letter (outcome ok or quarantined)
+ *	journal.db		event "captured" per letter (outcome ok or quarantined);
+ *				table imports: which import file became which letter
  *	An imported file is removed from the import folder only after its job was
- *	submitted (or quarantined with the original inside); nothing else is deleted.
+ *	submitted (or quarantined with the original inside) and journaled. After a
+ *	crash, a file whose letter already exists is removed, not imported twice; an
+ *	unfinished import in tmp/ whose file is still unchanged in the folder is
+ *	removed and imported again. Nothing else is deleted.
  *
  * SECURITY
  *	Imported files are untrusted: their type is taken from their content, each
