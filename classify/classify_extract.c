@@ -93,7 +93,7 @@ static int extract_group_int(const char *s, const PCRE2_SIZE *ov, int g)
 		return -1;
 	memcpy(tmp, s + ov[2 * g], n);
 	tmp[n] = '\0';
-	return atoi(tmp);
+	return (int)strtol(tmp, NULL, 10);
 }
 
 /* The earliest valid date of one pattern kind in s[0..len); its offset in *pos. */
