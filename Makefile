@@ -32,6 +32,7 @@ bench-classify: build
 	sh bench/classify/run.sh $(BUILD)
 
 bench-pipeline: build
+	sh scripts/deps.sh bench
 	sh bench/pipeline/run.sh $(BUILD)
 
 pki:

@@ -1,5 +1,6 @@
 #!/bin/sh
-# deps.sh - install the Debian 12 packages mailroom needs to build, test and demo.
+# deps.sh [bench] - install the Debian 12 packages mailroom needs to build, test
+# and demo; with "bench" also the peer tools the benchmarks measure (OCRmyPDF).
 # Idempotent: packages already installed are skipped; apt-get runs only when needed.
 # Needs root (or sudo).
 set -eu
@@ -17,6 +18,9 @@ groff ghostscript jq
 gnutls-bin softhsm2 opensc libengine-pkcs11-openssl libp11-dev
 zbar-tools libzbar-dev libqrencode-dev
 clang llvm libclang-rt-14-dev"
+if [ "${1:-}" = bench ]; then
+	PKGS="$PKGS ocrmypdf"
+fi
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,0 +1,890 @@
+/*
+ * bench_classify.c - mailroom-bench-classify: how well and how cheaply the
+ * classify engine decides a letter's type, measured against the tesseract CLI
+ * on the same pages in the same run.
+ *
+ * SYNOPSIS
+ *	mailroom-bench-classify [-c confdir] --manifest FILE --work DIR
+ *		[--variants clean,noise,skew,rot90,rot180] [--no-cli]
+ *		[--pages N] [--tsv FILE]
+ *
+ *	The manifest lists the labelled pages, one per line, grouped by document:
+ *	"document<TAB>label<TAB>image" (bench/classify/run.sh writes it from
+ *	../shared/corpus: PDF pages rendered at 300 dpi, JPEG scans as they are).
+ *	For every document and every variant the program builds the variant's
+ *	images in DIR (the clean variant of a one-page document is the original
+ *	file; others are LZW TIFFs made with leptonica: gaussian noise, a skew of
+ *	2 to 5 degrees either way, a rotation by 90 or 180 degrees), then
+ *	  - runs the classify path in-process: classify_ocr_run (the engine used by
+ *	    mailroom-classify, initialised once) and the Scankonzept rules, timed
+ *	    with getrusage(RUSAGE_SELF);
+ *	  - runs "tesseract PAGE OUT -l deu+eng" (OMP_THREAD_LIMIT=1) once per page
+ *	    of the same images, timed with the child's rusage (wait4).
+ *	It prints per-type precision and recall, macro-F1, abstention rate, CPU per
+ *	document for both, their ratio, the worker's RSS, and the targets of issue 3.
+ *
+ *	--pages N is the soak mode: no CLI, the documents and variants are cycled
+ *	until N pages have been recognised, and the RSS is printed as it goes, to
+ *	show that it stays flat.
+ *
+ * SECURITY
+ *	A benchmark on trusted, shared test material; writes only below DIR.
+ *
+ * EXIT STATUS
+ *	0 when the run completed (whether or not the targets are met), EX_USAGE,
+ *	EX_CONFIG, EX_NOINPUT (manifest), EX_SOFTWARE (engine), EX_CANTCREAT (DIR).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <leptonica/allheaders.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "classify_ocr.h"
+#include "classify_route.h"
+#include "classify_rules.h"
+#include "conf.h"
+#include "fileio.h"
+#include "log.h"
+#include "offices.h"
+#include "settings.h"
+#include "xalloc.h"
+
+extern char **environ;
+
+#define BENCH_MAX_DOCS 1000
+#define BENCH_MAX_PAGES 64   /* pages per document */
+#define BENCH_LINE_MAX 4096
+#define BENCH_CPU_TARGET (1.0 / 6.0)
+#define BENCH_PRECISION_TARGET 0.97
+#define BENCH_RSS_TARGET_MB 300.0
+
+enum bench_variant { V_CLEAN, V_NOISE, V_SKEW, V_ROT90, V_ROT180, V_COUNT };
+static const char *const bench_variant_names[V_COUNT] = {"clean", "noise", "skew", "rot90",
+							  "rot180"};
+
+/* One labelled document of the manifest. */
+struct bench_doc {
+	char *name;  /* the corpus file */
+	char *label; /* its document_type */
+	char *pages[BENCH_MAX_PAGES];
+	size_t n_pages;
+};
+
+/* What one run of one document and variant gave. */
+struct bench_result {
+	int doc, variant;
+	int ok;		  /* OCR succeeded */
+	int decided;	  /* the rules decided a type */
+	int routed;	  /* ... and an office was found */
+	char type[64];	  /* decided type, or "" */
+	double cpu;	  /* classify path, seconds */
+	double cli_cpu;	  /* tesseract CLI over the same pages, seconds (-1: not run) */
+	size_t pages;
+	double score, margin;
+};
+
+struct bench {
+	classify_rules *rules;
+	offices of;
+	classify_ocr *ocr;
+	struct bench_doc docs[BENCH_MAX_DOCS];
+	size_t n_docs;
+	const char *work;
+	int variants[V_COUNT];
+	int cli;
+};
+
+/* Print the usage message to f. */
+static void bench_usage(FILE *f)
+{
+	fprintf(f, "usage: mailroom-bench-classify [-c confdir] --manifest FILE --work DIR\n"
+		   "         [--variants clean,noise,skew,rot90,rot180] [--no-cli] [--pages N]\n"
+		   "         [--tsv FILE]\n");
+}
+
+/* User + system CPU seconds of a rusage. */
+static double bench_cpu(const struct rusage *ru)
+{
+	return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6 +
+	       (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
+}
+
+/* CPU seconds this process has used so far. */
+static double bench_self_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return bench_cpu(&ru);
+}
+
+/* Monotonic wall clock in seconds. */
+static double bench_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The resident set size now, in MB (from /proc/self/statm). */
+static double bench_rss_mb(void)
+{
+	long size = 0, rss = 0;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/statm", "r")) == NULL)
+		return -1;
+	if (fscanf(f, "%ld %ld", &size, &rss) != 2)
+		rss = -1;
+	fclose(f);
+	return (double)rss * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
+}
+
+/* The peak resident set size, in MB. */
+static double bench_maxrss_mb(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_maxrss / 1024.0;
+}
+
+/* Read the manifest into b->docs. -1 with a message on error. */
+static int bench_read_manifest(struct bench *b, const char *path)
+{
+	char line[BENCH_LINE_MAX];
+	FILE *f;
+	int lineno = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		log_error("%s: cannot open", path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *name, *label, *image, *save = NULL;
+		struct bench_doc *d;
+
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		if ((name = strtok_r(line, "\t", &save)) == NULL ||
+		    (label = strtok_r(NULL, "\t", &save)) == NULL ||
+		    (image = strtok_r(NULL, "\t", &save)) == NULL) {
+			log_errorx("%s:%d: expected document<TAB>label<TAB>image", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		d = b->n_docs > 0 ? &b->docs[b->n_docs - 1] : NULL;
+		if (d == NULL || strcmp(d->name, name) != 0) {
+			if (b->n_docs == BENCH_MAX_DOCS) {
+				log_errorx("%s:%d: more than %d documents", path, lineno,
+					   BENCH_MAX_DOCS);
+				fclose(f);
+				return -1;
+			}
+			d = &b->docs[b->n_docs++];
+			d->name = xstrdup(name);
+			d->label = xstrdup(label);
+		}
+		if (d->n_pages == BENCH_MAX_PAGES) {
+			log_errorx("%s:%d: more than %d pages in %s", path, lineno,
+				   BENCH_MAX_PAGES, name);
+			fclose(f);
+			return -1;
+		}
+		d->pages[d->n_pages++] = xstrdup(image);
+	}
+	fclose(f);
+	if (b->n_docs == 0) {
+		log_errorx("%s: no documents", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The skew of document i for the skew variant: 2 to 5 degrees, either way. */
+static double bench_skew_degrees(size_t i)
+{
+	static const double a[] = {2.0, -3.0, 4.0, -5.0, 3.5, -2.5};
+
+	return a[i % (sizeof(a) / sizeof(a[0]))];
+}
+
+/* Make page p in variant v; a new PIX (NULL if it cannot be read). */
+static PIX *bench_make_page(const char *image, enum bench_variant v, size_t doc)
+{
+	PIX *src, *p1 = NULL, *out = NULL;
+	l_int32 xres, yres;
+
+	if ((src = pixRead(image)) == NULL)
+		return NULL;
+	xres = pixGetXRes(src);
+	yres = pixGetYRes(src);
+	if (pixGetColormap(src) != NULL)
+		p1 = pixRemoveColormap(src, REMOVE_CMAP_BASED_ON_SRC);
+	else
+		p1 = pixClone(src);
+	pixDestroy(&src);
+	if (p1 == NULL)
+		return NULL;
+	if (pixGetDepth(p1) == 1) { /* noise and area-map rotation need gray */
+		PIX *g = pixConvertTo8(p1, 0);
+
+		pixDestroy(&p1);
+		if ((p1 = g) == NULL)
+			return NULL;
+	}
+	switch (v) {
+	case V_CLEAN:
+		out = pixClone(p1);
+		break;
+	case V_NOISE:
+		/* the grain of a cheap scanner on grey paper: sigma 30 of 255 leaves text
+		 * readable; at 40 tesseract needs minutes per page (noise speckles) */
+		out = pixAddGaussianNoise(p1, 30.0);
+		break;
+	case V_SKEW:
+		out = pixRotate(p1, (l_float32)(bench_skew_degrees(doc) * M_PI / 180.0),
+				L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0);
+		break;
+	case V_ROT90:
+		out = pixRotateOrth(p1, 1);
+		break;
+	case V_ROT180:
+		out = pixRotateOrth(p1, 2);
+		break;
+	default:
+		break;
+	}
+	pixDestroy(&p1);
+	if (out != NULL) {
+		if (xres <= 0 || yres <= 0)
+			xres = yres = 300;
+		pixSetResolution(out, v == V_ROT90 ? yres : xres, v == V_ROT90 ? xres : yres);
+	}
+	return out;
+}
+
+/*
+ * Build the images of document i in variant v below the work directory: the
+ * document (one file, multi-page TIFF when it has several pages) for the classify
+ * path and one file per page for the CLI. The clean variant of a one-page
+ * document is its original file. Paths are written into doc_path (caller frees)
+ * and page_paths (caller frees each). 0 or -1.
+ */
+static int bench_prepare(struct bench *b, size_t i, enum bench_variant v, char **doc_path,
+			 char **page_paths)
+{
+	const struct bench_doc *d = &b->docs[i];
+	char *dir = xasprintf("%s/%s", b->work, bench_variant_names[v]);
+	char *tmp_doc = NULL, *tmp_page = NULL;
+	size_t p;
+	int rc = -1;
+
+	*doc_path = NULL;
+	for (p = 0; p < d->n_pages; p++)
+		page_paths[p] = NULL;
+	if (v == V_CLEAN && d->n_pages == 1) {
+		*doc_path = xstrdup(d->pages[0]);
+		page_paths[0] = xstrdup(d->pages[0]);
+		free(dir);
+		return 0;
+	}
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		log_error("%s", dir);
+		goto out;
+	}
+	*doc_path = xasprintf("%s/doc%03zu.tif", dir, i);
+	for (p = 0; p < d->n_pages; p++)
+		page_paths[p] = xasprintf("%s/doc%03zu_p%02zu.tif", dir, i, p + 1);
+	if (fio_exists(*doc_path) == 1) { /* renamed into place after every page */
+		rc = 0; /* made by an earlier run: variants are deterministic per document */
+		goto out;
+	}
+	/* written under temporary names and renamed, so a soak run in parallel never
+	 * reads half a file */
+	tmp_doc = xasprintf("%s.%ld.tmp", *doc_path, (long)getpid());
+	tmp_page = xasprintf("%s.%ld.tmp", page_paths[0], (long)getpid());
+	for (p = 0; p < d->n_pages; p++) {
+		PIX *pix = bench_make_page(d->pages[p], v, i);
+		int w1, w2;
+
+		if (pix == NULL) {
+			log_errorx("%s: page %zu (%s) cannot be made", d->name, p + 1,
+				   bench_variant_names[v]);
+			goto out;
+		}
+		w1 = pixWriteTiff(tmp_doc, pix, IFF_TIFF_LZW, p == 0 ? "w" : "a");
+		w2 = pixWriteTiff(tmp_page, pix, IFF_TIFF_LZW, "w");
+		pixDestroy(&pix);
+		if (w1 != 0 || w2 != 0 || rename(tmp_page, page_paths[p]) == -1) {
+			log_errorx("%s: cannot write the %s variant", d->name,
+				   bench_variant_names[v]);
+			goto out;
+		}
+	}
+	if (rename(tmp_doc, *doc_path) == -1) {
+		log_error("%s", *doc_path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (tmp_doc != NULL)
+		unlink(tmp_doc);
+	if (tmp_page != NULL)
+		unlink(tmp_page);
+	free(tmp_doc);
+	free(tmp_page);
+	free(dir);
+	return rc;
+}
+
+/* Run the tesseract CLI on one page; its CPU seconds, or -1. */
+static double bench_cli_page(const char *work, const char *page)
+{
+	char *outbase = xasprintf("%s/cli-out", work);
+	char *argv[] = {"tesseract", (char *)page, outbase, "-l", CLASSIFY_OCR_LANGS, NULL};
+	posix_spawn_file_actions_t fa;
+	struct rusage ru;
+	pid_t pid;
+	int st = 0, e;
+	double cpu = -1;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	/* OMP_THREAD_LIMIT=1 is in our environment (classify_ocr_prepare) */
+	if ((e = posix_spawnp(&pid, "tesseract", &fa, NULL, argv, environ)) != 0) {
+		errno = e;
+		log_error("cannot run tesseract");
+		goto out;
+	}
+	while (wait4(pid, &st, 0, &ru) == -1) {
+		if (errno != EINTR) {
+			log_error("wait4");
+			goto out;
+		}
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		log_warnx("tesseract failed on %s", page);
+		goto out;
+	}
+	cpu = bench_cpu(&ru);
+out:
+	posix_spawn_file_actions_destroy(&fa);
+	free(outbase);
+	return cpu;
+}
+
+/* Classify document i in variant v (and run the CLI on its pages when asked). */
+static int bench_one(struct bench *b, size_t i, enum bench_variant v, int with_cli,
+		     struct bench_result *r)
+{
+	char *doc_path = NULL, *pages[BENCH_MAX_PAGES];
+	struct classify_ocr_result res;
+	struct classify_decision d;
+	struct classify_route route;
+	char err[1024];
+	double c0;
+	size_t p;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	memset(&d, 0, sizeof(d));
+	r->doc = (int)i;
+	r->variant = v;
+	r->cli_cpu = -1;
+	if (bench_prepare(b, i, v, &doc_path, pages) == -1)
+		goto out;
+	/* the classify path, as in mailroom-classify --explain: OCR, rules, route */
+	c0 = bench_self_cpu();
+	if (classify_ocr_run(b->ocr, b->docs[i].name, doc_path, NULL, NULL, &res, err,
+			     sizeof(err)) != 0) {
+		r->cpu = bench_self_cpu() - c0;
+		log_warnx("%s (%s): %s", b->docs[i].name, bench_variant_names[v], err);
+		classify_ocr_result_free(&res);
+		rc = 0;
+		goto cli;
+	}
+	classify_rules_score(b->rules, res.text.data, res.top.data, &d);
+	r->ok = 1;
+	r->pages = res.n_pages;
+	r->decided = d.decided;
+	r->score = d.best_score;
+	r->margin = d.margin;
+	if (d.decided) {
+		const struct classify_type *t = classify_rules_type(b->rules, (size_t)d.best);
+
+		snprintf(r->type, sizeof(r->type), "%s", t->id);
+		memset(&route, 0, sizeof(route));
+		r->routed = classify_route(&b->of, t, res.top.data, &route) == 0;
+	}
+	r->cpu = bench_self_cpu() - c0;
+	classify_decision_free(&d);
+	classify_ocr_result_free(&res);
+	rc = 0;
+cli:
+	if (with_cli) {
+		r->cli_cpu = 0;
+		for (p = 0; p < b->docs[i].n_pages; p++) {
+			double c = bench_cli_page(b->work, pages[p]);
+
+			if (c < 0) {
+				r->cli_cpu = -1;
+				break;
+			}
+			r->cli_cpu += c;
+		}
+	}
+out:
+	free(doc_path);
+	for (p = 0; p < b->docs[i].n_pages; p++)
+		free(pages[p]); /* bench_prepare set them, NULL at worst */
+	return rc;
+}
+
+/* Index of type name in names[0..*n), added when new. */
+static size_t bench_type_index(const char **names, size_t *n, size_t max, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	if (*n == max)
+		log_fatalx(EX_SOFTWARE, "too many types");
+	names[*n] = name;
+	return (*n)++;
+}
+
+/* Print the quality table for results r[0..n) (all variants given by mask). */
+static void bench_report_quality(struct bench *b, const struct bench_result *r, size_t n,
+				 const char *title)
+{
+	enum { MAXT = 64 };
+	const char *names[MAXT];
+	size_t nt = 0, i, tp[MAXT] = {0}, fp[MAXT] = {0}, truth[MAXT] = {0}, abst[MAXT] = {0};
+	size_t docs = 0, decided = 0, right = 0, review = 0, failed = 0, n_truth_types;
+	double f1sum = 0;
+
+	/* the labelled types first, in order of appearance */
+	for (i = 0; i < n; i++)
+		bench_type_index(names, &nt, MAXT, b->docs[r[i].doc].label);
+	n_truth_types = nt;
+	for (i = 0; i < n; i++) {
+		size_t t = bench_type_index(names, &nt, MAXT, b->docs[r[i].doc].label);
+
+		docs++;
+		truth[t]++;
+		if (!r[i].ok)
+			failed++;
+		if (!r[i].decided || !r[i].routed)
+			review++;
+		if (!r[i].decided) {
+			abst[t]++;
+			continue;
+		}
+		decided++;
+		if (strcmp(r[i].type, names[t]) == 0) {
+			tp[t]++;
+			right++;
+		} else {
+			fp[bench_type_index(names, &nt, MAXT, r[i].type)]++;
+		}
+	}
+	printf("\n%s\n", title);
+	printf("  %-12s %5s %7s %6s %6s %9s %9s %6s\n", "type", "docs", "decided", "right",
+	       "false+", "precision", "recall", "F1");
+	for (i = 0; i < nt; i++) {
+		double prec = tp[i] + fp[i] ? (double)tp[i] / (double)(tp[i] + fp[i]) : NAN;
+		double rec = truth[i] ? (double)tp[i] / (double)truth[i] : NAN;
+		double f1 = (tp[i] == 0) ? 0.0 : 2 * prec * rec / (prec + rec);
+
+		printf("  %-12s %5zu %7zu %6zu %6zu ", names[i], truth[i],
+		       truth[i] - abst[i] , tp[i], fp[i]);
+		if (isnan(prec))
+			printf("%9s ", "-");
+		else
+			printf("%9.3f ", prec);
+		if (isnan(rec))
+			printf("%9s ", "-");
+		else
+			printf("%9.3f ", rec);
+		printf("%6.3f%s\n", f1, i >= n_truth_types ? "  (not in the labels)" : "");
+		if (i < n_truth_types)
+			f1sum += f1;
+	}
+	printf("  (\"decided\" per type counts documents of that label the rules decided; "
+	       "\"false+\" counts documents of other labels given that type)\n");
+	printf("  documents %zu, decided %zu, right %zu, wrong %zu, abstained %zu (%.1f %%), "
+	       "OCR failed %zu\n",
+	       docs, decided, right, decided - right, docs - decided,
+	       docs ? 100.0 * (double)(docs - decided) / (double)docs : 0.0, failed);
+	printf("  precision on decided %.3f, macro-F1 %.3f (over the %zu labelled types), "
+	       "to review incl. no office %zu\n",
+	       decided ? (double)right / (double)decided : NAN,
+	       n_truth_types ? f1sum / (double)n_truth_types : 0.0, n_truth_types, review);
+}
+
+/* The soak mode: cycle documents and variants until pages pages are recognised. */
+static int bench_soak(struct bench *b, long pages)
+{
+	long done = 0, next_print = 0, step = pages / 20 > 0 ? pages / 20 : 1;
+	double rss0 = bench_rss_mb(), rss_first = -1, rss_min = 1e18, rss_max = 0, t0 = bench_wall();
+	double c0 = bench_self_cpu();
+	size_t i = 0;
+	int v = 0;
+
+	printf("soak: %ld pages, cycling %zu documents in the variants", pages, b->n_docs);
+	for (v = 0; v < V_COUNT; v++)
+		if (b->variants[v])
+			printf(" %s", bench_variant_names[v]);
+	printf("\nsoak: RSS after engine init %.1f MB\n", rss0);
+	printf("  %8s %10s %10s %10s\n", "pages", "RSS MB", "maxRSS MB", "CPU s");
+	v = 0;
+	while (done < pages) {
+		struct bench_result r;
+
+		while (!b->variants[v])
+			v = (v + 1) % V_COUNT;
+		if (bench_one(b, i, (enum bench_variant)v, 0, &r) == -1)
+			return -1;
+		done += (long)(r.pages ? r.pages : 1);
+		if (++i == b->n_docs) {
+			i = 0;
+			v = (v + 1) % V_COUNT;
+		}
+		{
+			double rss = bench_rss_mb();
+
+			if (rss_first < 0)
+				rss_first = rss;
+			if (done >= pages / 10) {
+				if (rss < rss_min)
+					rss_min = rss;
+				if (rss > rss_max)
+					rss_max = rss;
+			}
+			if (done >= next_print || done >= pages) {
+				printf("  %8ld %10.1f %10.1f %10.1f\n", done, rss, bench_maxrss_mb(),
+				       bench_self_cpu() - c0);
+				fflush(stdout);
+				next_print = done + step;
+			}
+		}
+	}
+	printf("soak: %ld pages in %.0f s wall, %.0f s CPU (%.2f s/page)\n", done,
+	       bench_wall() - t0, bench_self_cpu() - c0, (bench_self_cpu() - c0) / (double)done);
+	printf("soak: RSS after the first document %.1f MB; from page %ld on between %.1f and "
+	       "%.1f MB (spread %.1f MB); peak %.1f MB\n",
+	       rss_first, pages / 10, rss_min, rss_max, rss_max - rss_min, bench_maxrss_mb());
+	printf("RSS (target <= %.0f MB, flat): peak %.1f MB, spread after warm-up %.1f MB -> %s\n",
+	       BENCH_RSS_TARGET_MB, bench_maxrss_mb(), rss_max - rss_min,
+	       bench_maxrss_mb() <= BENCH_RSS_TARGET_MB && rss_max - rss_min < 20.0 ? "met"
+										  : "NOT met");
+	return 0;
+}
+
+/* Load offices and rules like mailroom-classify does. */
+static int bench_load_conf(struct bench *b, const char *conf_dir, conf_err *e)
+{
+	char *file = fio_join(conf_dir, CLASSIFY_RULES_FILE);
+	conf_node *root = NULL;
+	int rc = -1;
+
+	if (offices_load(conf_dir, &b->of, e) == -1)
+		goto out;
+	if ((root = conf_load(file, e)) == NULL)
+		goto out;
+	if ((b->rules = classify_rules_load(root, &b->of, e)) == NULL)
+		goto out;
+	rc = 0;
+out:
+	conf_free(root);
+	free(file);
+	return rc;
+}
+
+/* Parse a comma-separated variant list into b->variants. -1 on an unknown name. */
+static int bench_parse_variants(struct bench *b, const char *list)
+{
+	char *copy = xstrdup(list), *tok, *save = NULL;
+	int v, rc = 0;
+
+	memset(b->variants, 0, sizeof(b->variants));
+	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		for (v = 0; v < V_COUNT; v++)
+			if (strcmp(tok, bench_variant_names[v]) == 0)
+				break;
+		if (v == V_COUNT) {
+			log_errorx("unknown variant '%s'", tok);
+			rc = -1;
+			break;
+		}
+		b->variants[v] = 1;
+	}
+	free(copy);
+	return rc;
+}
+
+/* The full benchmark: every document in every variant, with the CLI. */
+static int bench_run(struct bench *b, const char *tsv)
+{
+	struct bench_result *res = xcalloc(b->n_docs * V_COUNT, sizeof(*res));
+	size_t n = 0, i, k;
+	double rss_start = bench_rss_mb(), rss_first = -1, t0 = bench_wall();
+	double cpu_v[V_COUNT] = {0}, cli_v[V_COUNT] = {0}, cpu = 0, cli = 0;
+	size_t docs_v[V_COUNT] = {0}, pages_v[V_COUNT] = {0}, cli_docs_v[V_COUNT] = {0};
+	size_t pages = 0, cli_docs = 0;
+	double cpu_cli_docs = 0; /* classify CPU over the documents the CLI also did */
+	FILE *tf = NULL;
+	int v, rc = -1, progress = isatty(STDERR_FILENO);
+
+	if (tsv != NULL && (tf = fopen(tsv, "w")) == NULL) {
+		log_error("%s", tsv);
+		goto out;
+	}
+	if (tf != NULL)
+		fprintf(tf, "document\tvariant\tlabel\tpages\tdecided\ttype\trouted\tscore\tmargin"
+			    "\tcpu_s\tcli_cpu_s\n");
+	printf("classify benchmark: %zu documents, variants", b->n_docs);
+	for (v = 0; v < V_COUNT; v++)
+		if (b->variants[v])
+			printf(" %s", bench_variant_names[v]);
+	printf("; tesseract CLI %s\n", b->cli ? "on the same pages" : "not run (--no-cli)");
+	printf("engine: tesseract %s, %s, OMP_THREAD_LIMIT=%s; RSS after engine init %.1f MB\n",
+	       classify_ocr_version(), classify_ocr_langs(b->ocr),
+	       getenv("OMP_THREAD_LIMIT") ? getenv("OMP_THREAD_LIMIT") : "(unset)", rss_start);
+	fflush(stdout);
+	for (v = 0; v < V_COUNT; v++) {
+		if (!b->variants[v])
+			continue;
+		for (i = 0; i < b->n_docs; i++) {
+			struct bench_result *r = &res[n];
+
+			if (bench_one(b, i, (enum bench_variant)v, b->cli, r) == -1)
+				goto out;
+			n++;
+			if (rss_first < 0)
+				rss_first = bench_rss_mb();
+			if (progress)
+				fprintf(stderr, "\r%-7s %3zu/%zu %-60.60s", bench_variant_names[v],
+					i + 1, b->n_docs, b->docs[i].name);
+			if (tf != NULL)
+				fprintf(tf, "%s\t%s\t%s\t%zu\t%d\t%s\t%d\t%.2f\t%.2f\t%.3f\t%.3f\n",
+					b->docs[i].name, bench_variant_names[v], b->docs[i].label,
+					r->pages, r->decided, r->type, r->routed, r->score,
+					r->margin, r->cpu, r->cli_cpu);
+			docs_v[v]++;
+			pages_v[v] += b->docs[i].n_pages;
+			cpu_v[v] += r->cpu;
+			cpu += r->cpu;
+			pages += b->docs[i].n_pages;
+			if (r->cli_cpu >= 0) {
+				cli_docs_v[v]++;
+				cli_v[v] += r->cli_cpu;
+				cli += r->cli_cpu;
+				cli_docs++;
+				cpu_cli_docs += r->cpu;
+			}
+		}
+	}
+	if (progress)
+		fprintf(stderr, "\r%80s\r", "");
+	for (v = 0; v < V_COUNT; v++) {
+		struct bench_result *sub = xcalloc(b->n_docs, sizeof(*sub));
+		size_t m = 0;
+		char title[128];
+
+		if (!b->variants[v])
+			continue;
+		for (k = 0; k < n; k++)
+			if (res[k].variant == v)
+				sub[m++] = res[k];
+		snprintf(title, sizeof(title), "variant %s:", bench_variant_names[v]);
+		bench_report_quality(b, sub, m, title);
+		free(sub);
+	}
+	bench_report_quality(b, res, n, "all variants together:");
+
+	printf("\nCPU (user+sys seconds, one core):\n");
+	printf("  %-8s %5s %5s %14s %14s %14s %8s\n", "variant", "docs", "pages",
+	       "classify/doc", "CLI/doc", "classify/page", "ratio");
+	for (v = 0; v < V_COUNT; v++) {
+		if (!b->variants[v])
+			continue;
+		printf("  %-8s %5zu %5zu %14.2f ", bench_variant_names[v], docs_v[v], pages_v[v],
+		       cpu_v[v] / (double)docs_v[v]);
+		if (cli_docs_v[v])
+			printf("%14.2f ", cli_v[v] / (double)cli_docs_v[v]);
+		else
+			printf("%14s ", "-");
+		printf("%14.2f ", cpu_v[v] / (double)pages_v[v]);
+		if (cli_docs_v[v] && cli_v[v] > 0)
+			printf("%8.2f\n", cpu_v[v] / cli_v[v]);
+		else
+			printf("%8s\n", "-");
+	}
+	printf("  %-8s %5zu %5zu %14.2f ", "all", n, pages, cpu / (double)n);
+	if (cli_docs)
+		printf("%14.2f ", cli / (double)cli_docs);
+	else
+		printf("%14s ", "-");
+	printf("%14.2f ", cpu / (double)pages);
+	if (cli_docs && cli > 0)
+		printf("%8.2f\n", cpu_cli_docs / cli);
+	else
+		printf("%8s\n", "-");
+
+	printf("\nRSS: after engine init %.1f MB, after the first document %.1f MB, at the end "
+	       "%.1f MB, peak %.1f MB (over %zu pages; --pages N shows the trend)\n",
+	       rss_start, rss_first, bench_rss_mb(), bench_maxrss_mb(), pages);
+	printf("wall time %.0f s\n", bench_wall() - t0);
+
+	printf("\nTargets (issue 3):\n");
+	if (cli_docs && cli > 0)
+		printf("  type decided with %.2f of the CLI's CPU (%.2f s vs %.2f s per document; "
+		       "target <= 1/6 = 0.17) -> %s\n",
+		       cpu_cli_docs / cli, cpu_cli_docs / (double)cli_docs,
+		       cli / (double)cli_docs, cpu_cli_docs / cli <= BENCH_CPU_TARGET ? "met" : "NOT met");
+	else
+		printf("  type decided with ? of the CLI's CPU (CLI not run)\n");
+	{
+		size_t dec = 0, right = 0;
+
+		for (k = 0; k < n; k++)
+			if (res[k].decided) {
+				dec++;
+				right += strcmp(res[k].type, b->docs[res[k].doc].label) == 0;
+			}
+		printf("  precision on decided documents %.3f (%zu of %zu; target >= %.2f) -> %s; "
+		       "abstained %.1f %%\n",
+		       dec ? (double)right / (double)dec : NAN, right, dec, BENCH_PRECISION_TARGET,
+		       dec && (double)right / (double)dec >= BENCH_PRECISION_TARGET ? "met" : "NOT met",
+		       n ? 100.0 * (double)(n - dec) / (double)n : 0.0);
+	}
+	printf("  RSS peak %.1f MB (target <= %.0f MB) -> %s; flatness over 1,000 pages: run with "
+	       "--pages 1000\n",
+	       bench_maxrss_mb(), BENCH_RSS_TARGET_MB,
+	       bench_maxrss_mb() <= BENCH_RSS_TARGET_MB ? "met" : "NOT met");
+	rc = 0;
+out:
+	if (tf != NULL && fclose(tf) != 0) {
+		log_error("%s", tsv);
+		rc = -1;
+	}
+	free(res);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"manifest", required_argument, NULL, 'm'}, {"work", required_argument, NULL, 'w'},
+	    {"variants", required_argument, NULL, 'V'}, {"no-cli", no_argument, NULL, 'n'},
+	    {"pages", required_argument, NULL, 'p'},	{"tsv", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
+	static struct bench b;
+	const char *conf_dir = NULL, *manifest = NULL, *tsv = NULL;
+	char err[1024], *end;
+	long soak = 0;
+	int ch, rc = EX_OK;
+	conf_err ce;
+	settings set;
+	size_t i, p;
+
+	log_init("mailroom-bench-classify");
+	classify_ocr_prepare(argv);
+	memset(&set, 0, sizeof(set));
+	b.cli = 1;
+	bench_parse_variants(&b, "clean,noise,skew,rot90,rot180");
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_dir = optarg;
+			break;
+		case 'm':
+			manifest = optarg;
+			break;
+		case 'w':
+			b.work = optarg;
+			break;
+		case 'V':
+			if (bench_parse_variants(&b, optarg) == -1)
+				return EX_USAGE;
+			break;
+		case 'n':
+			b.cli = 0;
+			break;
+		case 'p':
+			errno = 0;
+			soak = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || soak <= 0) {
+				log_errorx("--pages wants a positive number");
+				return EX_USAGE;
+			}
+			break;
+		case 't':
+			tsv = optarg;
+			break;
+		case 'h':
+			bench_usage(stdout);
+			return EX_OK;
+		default:
+			bench_usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (manifest == NULL || b.work == NULL || optind != argc) {
+		bench_usage(stderr);
+		return EX_USAGE;
+	}
+	if (mkdir(b.work, 0700) == -1 && errno != EEXIST) {
+		log_error("%s", b.work);
+		return EX_CANTCREAT;
+	}
+	if (bench_read_manifest(&b, manifest) == -1) {
+		rc = EX_NOINPUT;
+		goto out;
+	}
+	if (settings_load(conf_dir, &set, &ce) == -1 || bench_load_conf(&b, set.conf_dir, &ce) == -1) {
+		log_errorx("configuration: %s", ce.msg);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	if ((b.ocr = classify_ocr_open(NULL, err, sizeof(err))) == NULL) {
+		log_errorx("%s", err);
+		rc = EX_SOFTWARE;
+		goto out;
+	}
+	if (soak > 0)
+		rc = bench_soak(&b, soak) == 0 ? EX_OK : EX_SOFTWARE;
+	else
+		rc = bench_run(&b, tsv) == 0 ? EX_OK : EX_SOFTWARE;
+out:
+	b.ocr = classify_ocr_close(b.ocr);
+	b.rules = classify_rules_free(b.rules);
+	offices_free(&b.of);
+	settings_free(&set);
+	for (i = 0; i < b.n_docs; i++) {
+		free(b.docs[i].name);
+		free(b.docs[i].label);
+		for (p = 0; p < b.docs[i].n_pages; p++)
+			free(b.docs[i].pages[p]);
+	}
+	return rc;
+}
