@@ -14,6 +14,15 @@
  *	can be found. Letters of a "nicht_scannen" type go on as well: the later
  *	stages turn them into a routing slip for the paper instead of a package.
  *	--once drains incoming/ and exits; otherwise it runs as a daemon.
+
+	The work is done by worker processes (conf/classify.yaml "workers", by
+	default one per CPU), each with its own tesseract engines initialised once;
+	the parent holds the stage lock, restarts a worker that dies and re-queues
+	or quarantines its letter (docs/SPOOL-FORMAT.md "Workers"). The type is
+	first decided from the top 40% of page 1 at reduced resolution (the early
+	pass); when the margin reaches early.margin that decision stands, and a
+	nicht_scannen letter then gets no full-text OCR at all. job.json records
+	both ("decided_from": "early" or "full", "early": {...}).
  *
  *	--explain classifies image files (TIFF, PNG, JPEG) without touching the
  *	spool and prints type, scan mode, office, score, margin and every rule that
@@ -31,7 +40,9 @@
  * SECURITY
  *	The scanned image is untrusted input: it is parsed by libtiff (with an
  *	allocation limit) and leptonica and recognised by tesseract with a time
- *	limit per page. The program holds no key. It writes only inside the job
+ *	limit per page, under a wall-clock limit per letter and an address-space
+	limit per worker (conf/classify.yaml "limits"); a letter over a limit is
+	quarantined and its worker replaced. The program holds no key. It writes only inside the job
  *	directories it has claimed and the journal. OCR text and matched words
  *	are never logged above debug level; they go into the job record only.
  *
@@ -71,8 +82,46 @@
 #define CLASSIFY_STAGE "classify"
 #define CLASSIFY_NEXT "sign"
 #define CLASSIFY_RENDER_DIR "ocr.tmp" /* removed by the spool if a run dies */
+#define CLASSIFY_CONF_FILE "classify.yaml"
+#define CLASSIFY_MAX_WORKERS 64
+
+/* conf/classify.yaml keys: name, default (documented in the shipped file). */
+#define CLASSIFY_WORKERS "workers" /* "auto" = online CPUs, or 1..CLASSIFY_MAX_WORKERS */
+#define DEF_CLASSIFY_WORKERS "auto"
+#define CLASSIFY_EARLY "early"
+#define CLASSIFY_EARLY_ENABLED "enabled"
+#define DEF_CLASSIFY_EARLY_ENABLED 1
+#define CLASSIFY_EARLY_MARGIN "margin"
+#define DEF_CLASSIFY_EARLY_MARGIN_FACTOR 2.0 /* times thresholds.min_margin */
+#define CLASSIFY_LIMITS "limits"
+#define CLASSIFY_LETTER_SECONDS "letter_seconds"
+#define DEF_CLASSIFY_LETTER_SECONDS 600
+#define CLASSIFY_MEMORY_MB "memory_mb"
+#define DEF_CLASSIFY_MEMORY_MB 2048
+#define CLASSIFY_MIN_MEMORY_MB 256
+
+/* conf/classify.yaml: the engine settings (workers, early decision, limits). */
+struct classify_cfg {
+	int workers;	     /* resolved: "auto" is the number of online CPUs */
+	int early;	     /* 1: decide the type from the early pass when it is safe */
+	double early_margin; /* margin the early pass needs (>= thresholds.min_margin) */
+	long letter_seconds; /* wall-clock limit per letter (0: none) */
+	long memory_mb;	     /* RLIMIT_AS of a worker in MiB (0: none) */
+};
+
+/* The early pass over the top of page 1 and what the rules made of it. */
+struct classify_early {
+	int ran;       /* the pass ran and its text was scored */
+	int safe;      /* decided with margin >= early_margin: the type stands */
+	int skip_full; /* safe and nicht_scannen: no full-text OCR at all */
+	int agrees;    /* safe, and the full text decided the same type */
+	struct classify_ocr_result res;
+	struct classify_decision d;
+	double cpu; /* CPU seconds of the pass */
+};
 
 struct classify_ctx {
+	struct classify_cfg cfg;
 	classify_rules *rules;
 	offices of;
 	classify_ocr *ocr;
@@ -104,7 +153,90 @@ static void classify_usage(FILE *f)
 		   "  -h, --help  this text\n");
 }
 
-/* Load offices.yaml and scankonzept.yaml from conf_dir; -1 with e set. */
+/* Parse conf/classify.yaml (optional: absent means the defaults); -1 with e set. */
+static int classify_load_engine(const char *conf_dir, double min_margin, struct classify_cfg *c,
+				conf_err *e)
+{
+	static const char *const top_keys[] = {CLASSIFY_WORKERS, CLASSIFY_EARLY, CLASSIFY_LIMITS,
+					       NULL};
+	static const char *const early_keys[] = {CLASSIFY_EARLY_ENABLED, CLASSIFY_EARLY_MARGIN,
+						 NULL};
+	static const char *const limit_keys[] = {CLASSIFY_LETTER_SECONDS, CLASSIFY_MEMORY_MB, NULL};
+	char *file = fio_join(conf_dir, CLASSIFY_CONF_FILE);
+	conf_node *root = NULL;
+	const conf_node *n, *early, *limits;
+	const char *w;
+	char *end;
+	long v;
+	int rc = -1;
+
+	c->workers = stage_cpus();
+	c->early = DEF_CLASSIFY_EARLY_ENABLED;
+	c->early_margin = min_margin * DEF_CLASSIFY_EARLY_MARGIN_FACTOR;
+	c->letter_seconds = DEF_CLASSIFY_LETTER_SECONDS;
+	c->memory_mb = DEF_CLASSIFY_MEMORY_MB;
+	if (fio_exists(file) != 1) {
+		rc = 0;
+		goto out;
+	}
+	if ((root = conf_load(file, e)) == NULL ||
+	    conf_expect(root, CONF_MAP, CLASSIFY_CONF_FILE, e) == -1 ||
+	    conf_check_keys(root, top_keys, CLASSIFY_CONF_FILE, e) == -1)
+		goto out;
+	if (conf_str(root, CLASSIFY_WORKERS, 0, DEF_CLASSIFY_WORKERS, &w, e) == -1)
+		goto out;
+	if (strcmp(w, "auto") != 0) {
+		errno = 0;
+		v = strtol(w, &end, 10);
+		if (errno != 0 || end == w || *end != '\0' || v < 1 || v > CLASSIFY_MAX_WORKERS) {
+			conf_fail(e, conf_get(root, CLASSIFY_WORKERS),
+				  "workers: expected 'auto' or a number from 1 to %d, got '%s'",
+				  CLASSIFY_MAX_WORKERS, w);
+			goto out;
+		}
+		c->workers = (int)v;
+	} else if (c->workers > CLASSIFY_MAX_WORKERS) {
+		c->workers = CLASSIFY_MAX_WORKERS;
+	}
+	if ((early = conf_get(root, CLASSIFY_EARLY)) != NULL) {
+		if (conf_expect(early, CONF_MAP, "early", e) == -1 ||
+		    conf_check_keys(early, early_keys, "early", e) == -1 ||
+		    conf_bool(early, CLASSIFY_EARLY_ENABLED, 0, c->early, &c->early, e) == -1 ||
+		    conf_double(early, CLASSIFY_EARLY_MARGIN, 0, c->early_margin, 0.0, 1e6,
+				&c->early_margin, e) == -1)
+			goto out;
+		if (c->early_margin < min_margin) {
+			n = conf_get(early, CLASSIFY_EARLY_MARGIN);
+			conf_fail(e, n != NULL ? n : early,
+				  "early.margin %.2f is below thresholds.min_margin %.2f of "
+				  "scankonzept.yaml; the early decision must be at least as sure",
+				  c->early_margin, min_margin);
+			goto out;
+		}
+	}
+	if ((limits = conf_get(root, CLASSIFY_LIMITS)) != NULL &&
+	    (conf_expect(limits, CONF_MAP, "limits", e) == -1 ||
+	     conf_check_keys(limits, limit_keys, "limits", e) == -1 ||
+	     conf_long(limits, CLASSIFY_LETTER_SECONDS, 0, c->letter_seconds, 0, 86400,
+		       &c->letter_seconds, e) == -1 ||
+	     conf_long(limits, CLASSIFY_MEMORY_MB, 0, c->memory_mb, 0, 1L << 20, &c->memory_mb,
+		       e) == -1))
+		goto out;
+	if (c->memory_mb > 0 && c->memory_mb < CLASSIFY_MIN_MEMORY_MB) {
+		conf_fail(e, conf_get(limits, CLASSIFY_MEMORY_MB),
+			  "limits.memory_mb %ld is too small for tesseract (at least %d, or 0 "
+			  "for no limit)",
+			  c->memory_mb, CLASSIFY_MIN_MEMORY_MB);
+		goto out;
+	}
+	rc = 0;
+out:
+	conf_free(root);
+	free(file);
+	return rc;
+}
+
+/* Load offices.yaml, scankonzept.yaml and classify.yaml from conf_dir; -1 with e set. */
 static int classify_load_conf(const char *conf_dir, struct classify_ctx *ctx, conf_err *e)
 {
 	char *file = fio_join(conf_dir, CLASSIFY_RULES_FILE);
@@ -117,6 +249,9 @@ static int classify_load_conf(const char *conf_dir, struct classify_ctx *ctx, co
 		goto out;
 	if ((ctx->rules = classify_rules_load(root, &ctx->of, e)) == NULL)
 		goto out;
+	if (classify_load_engine(conf_dir, classify_rules_min_margin(ctx->rules), &ctx->cfg, e) ==
+	    -1)
+		goto out;
 	rc = 0;
 out:
 	conf_free(root);
@@ -124,15 +259,126 @@ out:
 	return rc;
 }
 
+/* The early pass on image; ce filled. 0, or CLASSIFY_OCR_UNREADABLE with err set
+ * (a pass that failed otherwise is logged and the full text decides). */
+static int classify_early_pass(struct classify_ctx *ctx, const char *log_id, const char *image,
+			       const char *display, struct classify_early *ce, char *err,
+			       size_t errlen)
+{
+	double cpu0 = classify_ocr_cpu();
+	int o;
+
+	memset(ce, 0, sizeof(*ce));
+	ce->d.best = ce->d.second = -1;
+	if (!ctx->cfg.early)
+		return 0;
+	o = classify_ocr_early(ctx->ocr, log_id, image, display, &ce->res, err, errlen);
+	ce->cpu = classify_ocr_cpu() - cpu0;
+	if (o == CLASSIFY_OCR_UNREADABLE)
+		return o;
+	if (o != 0) {
+		log_warnx("%s: early pass: %s; the full text decides", log_id, err);
+		return 0;
+	}
+	if (classify_rules_score(ctx->rules, ce->res.text.data, ce->res.top.data, &ce->d) == -1) {
+		log_warnx("%s: early pass: the text cannot be scored; the full text decides",
+			  log_id);
+		return 0;
+	}
+	ce->ran = 1;
+	ce->safe = ce->d.decided && ce->d.margin >= ctx->cfg.early_margin;
+	ce->skip_full =
+	    ce->safe && classify_rules_type(ctx->rules, (size_t)ce->d.best)->scan_mode ==
+			    CLASSIFY_NICHT_SCANNEN;
+	log_info("%s: early pass (top of page 1): %s %.1f, margin %.1f: %s (%.2f s CPU)", log_id,
+		 ce->d.best >= 0 ? classify_rules_type(ctx->rules, (size_t)ce->d.best)->id
+				 : "(none)",
+		 ce->d.best_score, ce->d.margin,
+		 ce->skip_full ? "safe, nicht_scannen: no full-text OCR"
+		 : ce->safe    ? "safe"
+			       : "not safe, the full text decides",
+		 ce->cpu);
+	return 0;
+}
+
+static void classify_early_free(struct classify_early *ce)
+{
+	classify_ocr_result_free(&ce->res);
+	classify_decision_free(&ce->d);
+}
+
+/* The "early" object of the trace. */
+static json_object *classify_early_json(struct classify_ctx *ctx, const struct classify_early *ce)
+{
+	json_object *o;
+
+	if (!ce->ran)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(
+	    o, "candidate",
+	    ce->d.best >= 0
+		? json_object_new_string(classify_rules_type(ctx->rules, (size_t)ce->d.best)->id)
+		: NULL);
+	json_object_object_add(o, "score", json_object_new_double(ce->d.best_score));
+	json_object_object_add(
+	    o, "second_type",
+	    ce->d.second >= 0
+		? json_object_new_string(classify_rules_type(ctx->rules, (size_t)ce->d.second)->id)
+		: NULL);
+	json_object_object_add(o, "second_score", json_object_new_double(ce->d.second_score));
+	json_object_object_add(o, "margin", json_object_new_double(ce->d.margin));
+	json_object_object_add(o, "early_margin", json_object_new_double(ctx->cfg.early_margin));
+	json_object_object_add(o, "safe", json_object_new_boolean(ce->safe));
+	json_object_object_add(o, "confirmed_by_full_text",
+			       ce->safe && !ce->skip_full ? json_object_new_boolean(ce->agrees)
+							  : NULL);
+	json_object_object_add(o, "region", json_object_new_string("top 40% of page 1"));
+	json_object_object_add(o, "scale", json_object_new_double(CLASSIFY_OCR_EARLY_SCALE));
+	json_object_object_add(o, "cpu_seconds", json_object_new_double(ce->cpu));
+	json_object_object_add(o, "confidence",
+			       json_object_new_double(ce->res.n_pages ? ce->res.conf[0] : 0.0));
+	return o;
+}
+
 /* Score the OCR result, route the letter and decide whether a person must look at it. */
-static void classify_decide(struct classify_ctx *ctx, const struct classify_ocr_result *res,
+static void classify_decide(struct classify_ctx *ctx, const char *log_id,
+			    const struct classify_ocr_result *res, struct classify_early *ce,
 			    struct classify_outcome *oc)
 {
 	memset(&oc->route, 0, sizeof(oc->route));
 	oc->type = NULL;
 	oc->routed = 0;
 	oc->review[0] = '\0';
-	classify_rules_score(ctx->rules, res->text.data, res->top.data, &oc->d);
+	if (ce != NULL && ce->skip_full) {
+		/* nicht_scannen decided early: there is no full text, the early decision
+		 * stands (its scalars stay in ce for the record) */
+		oc->d = ce->d;
+		memset(&ce->d, 0, sizeof(ce->d));
+		ce->d.best = oc->d.best;
+		ce->d.second = oc->d.second;
+		ce->d.best_score = oc->d.best_score;
+		ce->d.second_score = oc->d.second_score;
+		ce->d.margin = oc->d.margin;
+		ce->d.decided = oc->d.decided;
+	} else {
+		classify_rules_score(ctx->rules, res->text.data, res->top.data, &oc->d);
+		/* With the full text at hand a safe early decision is confirmed by it (the
+		 * rules on text cost milliseconds): a veto or a stronger type further down
+		 * the page wins, so the early pass never decides against the full text. */
+		if (ce != NULL && ce->safe) {
+			ce->agrees = oc->d.decided && oc->d.best == ce->d.best;
+			if (!ce->agrees)
+				log_warnx(
+				    "%s: the early pass decided %s, the full text %s%s; the full "
+				    "text decides",
+				    log_id, classify_rules_type(ctx->rules, (size_t)ce->d.best)->id,
+				    oc->d.decided ? "decided " : "is unsure",
+				    oc->d.decided
+					? classify_rules_type(ctx->rules, (size_t)oc->d.best)->id
+					: "");
+		}
+	}
 	if (!oc->d.decided) {
 		snprintf(oc->review, sizeof(oc->review), "%s", oc->d.reason);
 		return;
@@ -160,7 +406,8 @@ static json_object *classify_num(double v)
 /* The "classification" object of job.json for an outcome; caller owns it. */
 static json_object *classify_section(struct classify_ctx *ctx,
 				     const struct classify_ocr_result *res,
-				     const struct classify_outcome *oc)
+				     const struct classify_outcome *oc,
+				     const struct classify_early *ce, double cpu_full)
 {
 	const struct classify_type *t = oc->type;
 	const struct office *of = oc->routed ? oc->route.office : NULL;
@@ -218,7 +465,22 @@ static json_object *classify_section(struct classify_ctx *ctx,
 	json_object_object_add(o, "review_reason",
 			       oc->review[0] ? json_object_new_string(oc->review) : NULL);
 	json_object_object_add(o, "trace", classify_decision_trace(ctx->rules, &oc->d));
+	json_object_object_add(
+	    o, "decided_from",
+	    json_object_new_string(
+		ce != NULL && ce->safe && (ce->skip_full || ce->agrees) ? "early" : "full"));
+	json_object_object_add(o, "early", ce != NULL ? classify_early_json(ctx, ce) : NULL);
 	ocr = json_object_new_object();
+	json_object_object_add(ocr, "full_text",
+			       json_object_new_boolean(ce == NULL || !ce->skip_full));
+	if (ce != NULL && ce->skip_full)
+		json_object_object_add(
+		    ocr, "skipped",
+		    json_object_new_string("nicht_scannen decided early: the paper goes on, no "
+					   "searchable PDF is needed"));
+	json_object_object_add(ocr, "cpu_seconds",
+			       cpu_full >= 0 ? json_object_new_double(cpu_full) : NULL);
+	json_object_object_add(ocr, "pages_total", json_object_new_int((int)res->pages_total));
 	json_object_object_add(ocr, "engine", json_object_new_string(classify_ocr_version()));
 	json_object_object_add(ocr, "languages",
 			       json_object_new_string(classify_ocr_langs(ctx->ocr)));
@@ -259,6 +521,34 @@ static int classify_fsync_file(const char *path)
 	return rc;
 }
 
+/* A letter classified before (sent back from review): take its old OCR files out
+ * of the record first, so that a crash while they are being replaced (or when no
+ * full text is made this time) leaves a record that still matches its files.
+ * -1 with the verdict set. */
+static int classify_drop_ocr(job *j, struct stage_result *r)
+{
+	static const char *const names[] = {"ocr.txt", "ocr.pdf", NULL};
+	size_t i;
+
+	if (!job_has_file(j, "ocr.txt") && !job_has_file(j, "ocr.pdf"))
+		return 0;
+	for (i = 0; names[i] != NULL; i++)
+		job_drop_file(j, names[i]);
+	if (job_write(j) == -1) {
+		stage_set(r, STAGE_DEFER, "cannot rewrite job.json: %s; will retry",
+			  strerror(errno));
+		return -1;
+	}
+	for (i = 0; names[i] != NULL; i++) {
+		char *p = job_path(j, names[i]);
+
+		if (unlink(p) == -1 && errno != ENOENT)
+			log_warn("%s: cannot remove the old %s", job_id(j), names[i]);
+		free(p);
+	}
+	return 0;
+}
+
 /* OCR the job's image into ocr.txt and ocr.pdf (durable); verdict set on failure. */
 static int classify_job_ocr(struct classify_ctx *ctx, job *j, const char *image,
 			    struct classify_ocr_result *res, struct stage_result *r)
@@ -269,18 +559,8 @@ static int classify_job_ocr(struct classify_ctx *ctx, job *j, const char *image,
 	char err[1024];
 	int rc = -1, o;
 
-	/* A letter classified before (sent back from review): take its old OCR files
-	 * out of the record first, so that a crash while they are being replaced
-	 * leaves a record that still matches its files. */
-	if (job_has_file(j, "ocr.txt") || job_has_file(j, "ocr.pdf")) {
-		job_drop_file(j, "ocr.txt");
-		job_drop_file(j, "ocr.pdf");
-		if (job_write(j) == -1) {
-			stage_set(r, STAGE_DEFER, "cannot rewrite job.json: %s; will retry",
-				  strerror(errno));
-			goto out;
-		}
-	}
+	if (classify_drop_ocr(j, r) == -1)
+		goto out;
 	if (fio_exists(rdir) == 1)
 		fio_rmtree(rdir);
 	if (mkdir(rdir, 0700) == -1) {
@@ -331,9 +611,9 @@ out:
 static int classify_job_dup(struct classify_ctx *ctx, struct stage_env *env, job *j,
 			    const char *image, struct classify_dup_match *m)
 {
-	static const char *const originals[] = {"original.pdf",	 "original.tiff", "original.tif",
-						"original.png",	 "original.jpg",  "original.jpeg",
-						"original.pnm", NULL};
+	static const char *const originals[] = {
+	    "original.pdf", "original.tiff", "original.tif", "original.png",
+	    "original.jpg", "original.jpeg", "original.pnm", NULL};
 	json_object *pages, *pg, *sha;
 	uint64_t *fp = NULL;
 	char err[1024], key[DIGEST_SHA256_HEX], *img = NULL, *db;
@@ -394,14 +674,16 @@ static int classify_process(void *arg, struct stage_env *env, job *j, struct sta
 	struct classify_ocr_result res;
 	struct classify_outcome oc;
 	struct classify_dup_match dm;
+	struct classify_early ce;
 	const char *image;
-	double mean = 0.0;
+	double mean = 0.0, cpu_full = -1.0, cpu0;
 	size_t i;
-	int dup;
-	char dupnote[160] = "";
+	int dup, early;
+	char dupnote[160] = "", err[1024], *img;
 
 	memset(&res, 0, sizeof(res));
 	memset(&oc, 0, sizeof(oc));
+	memset(&ce, 0, sizeof(ce));
 	r->action = "classified";
 	if ((image = classify_job_image(j)) == NULL) {
 		stage_set(r, STAGE_QUARANTINE,
@@ -410,14 +692,33 @@ static int classify_process(void *arg, struct stage_env *env, job *j, struct sta
 			  "mailroom-scan. Rescan the letter");
 		return 0;
 	}
-	if (classify_job_ocr(ctx, j, image, &res, r) == -1)
+	img = job_path(j, image);
+	early = classify_early_pass(ctx, job_id(j), img, image, &ce, err, sizeof(err));
+	free(img);
+	if (early == CLASSIFY_OCR_UNREADABLE) {
+		stage_set(r, STAGE_QUARANTINE, "%s (then 'mailroom requeue %s')", err, job_id(j));
 		goto out;
-	for (i = 0; i < res.n_pages; i++)
-		mean += res.conf[i];
-	log_info("%s: OCR of %s: %zu page(s), %zu bytes, mean confidence %.0f", job_id(j), image,
-		 res.n_pages, res.text.len, res.n_pages ? mean / (double)res.n_pages : 0.0);
-	classify_decide(ctx, &res, &oc);
-	json_object_object_add(job_meta(j), "classification", classify_section(ctx, &res, &oc));
+	}
+	if (ce.skip_full) {
+		/* paper that goes on needs no searchable PDF: the early text is all */
+		if (classify_drop_ocr(j, r) == -1)
+			goto out;
+		res = ce.res;
+		memset(&ce.res, 0, sizeof(ce.res));
+	} else {
+		cpu0 = classify_ocr_cpu();
+		if (classify_job_ocr(ctx, j, image, &res, r) == -1)
+			goto out;
+		cpu_full = classify_ocr_cpu() - cpu0;
+		for (i = 0; i < res.n_pages; i++)
+			mean += res.conf[i];
+		log_info("%s: OCR of %s: %zu page(s), %zu bytes, mean confidence %.0f (%.2f s CPU)",
+			 job_id(j), image, res.n_pages, res.text.len,
+			 res.n_pages ? mean / (double)res.n_pages : 0.0, cpu_full);
+	}
+	classify_decide(ctx, job_id(j), &res, &ce, &oc);
+	json_object_object_add(job_meta(j), "classification",
+			       classify_section(ctx, &res, &oc, &ce, cpu_full));
 	if ((dup = classify_job_dup(ctx, env, j, image, &dm)) == 1) {
 		json_object *c = job_section(j, "classification");
 
@@ -449,10 +750,10 @@ static int classify_process(void *arg, struct stage_env *env, job *j, struct sta
 		goto out;
 	}
 	snprintf(r->detail, sizeof(r->detail), "%s%s (score %.1f, margin %.1f) -> %s", dupnote,
-		 oc.type->id,
-		 oc.d.best_score, oc.d.margin, oc.route.office->id);
+		 oc.type->id, oc.d.best_score, oc.d.margin, oc.route.office->id);
 	r->verdict = STAGE_NEXT;
 out:
+	classify_early_free(&ce);
 	classify_decision_free(&oc.d);
 	classify_ocr_result_free(&res);
 	return 0;
@@ -512,6 +813,20 @@ static void classify_explain_text(struct classify_ctx *ctx, const char *file,
 	}
 }
 
+/* In each worker: one tesseract engine, initialised once. */
+static int classify_worker_init(void *arg, struct stage_env *env)
+{
+	struct classify_ctx *ctx = arg;
+	char err[1024];
+
+	(void)env;
+	if ((ctx->ocr = classify_ocr_open(NULL, err, sizeof(err))) == NULL) {
+		log_errorx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 /* --explain: classify files without the spool. Returns a sysexits code. */
 static int classify_explain(struct classify_ctx *ctx, char **files, int n, int json)
 {
@@ -520,19 +835,36 @@ static int classify_explain(struct classify_ctx *ctx, char **files, int n, int j
 	for (i = 0; i < n; i++) {
 		struct classify_ocr_result res;
 		struct classify_outcome oc;
+		struct classify_early ce;
 		char err[1024];
+		double cpu0, cpu_full = -1.0;
 
 		memset(&oc, 0, sizeof(oc));
-		if (classify_ocr_run(ctx->ocr, files[i], files[i], NULL, NULL, &res, err,
-				     sizeof(err)) != 0) {
+		memset(&res, 0, sizeof(res));
+		if (classify_early_pass(ctx, files[i], files[i], NULL, &ce, err, sizeof(err)) !=
+		    0) {
 			log_errorx("%s", err);
-			classify_ocr_result_free(&res);
+			classify_early_free(&ce);
 			rc = EX_DATAERR;
 			continue;
 		}
-		classify_decide(ctx, &res, &oc);
+		cpu0 = classify_ocr_cpu();
+		if (ce.skip_full) {
+			res = ce.res;
+			memset(&ce.res, 0, sizeof(ce.res));
+		} else if (classify_ocr_run(ctx->ocr, files[i], files[i], NULL, NULL, &res, err,
+					    sizeof(err)) != 0) {
+			log_errorx("%s", err);
+			classify_ocr_result_free(&res);
+			classify_early_free(&ce);
+			rc = EX_DATAERR;
+			continue;
+		} else {
+			cpu_full = classify_ocr_cpu() - cpu0;
+		}
+		classify_decide(ctx, files[i], &res, &ce, &oc);
 		if (json) {
-			json_object *o = classify_section(ctx, &res, &oc);
+			json_object *o = classify_section(ctx, &res, &oc, &ce, cpu_full);
 
 			json_object_object_add(o, "file", json_object_new_string(files[i]));
 			json_object_object_add(o, "extraction",
@@ -545,6 +877,7 @@ static int classify_explain(struct classify_ctx *ctx, char **files, int n, int j
 			classify_explain_text(ctx, files[i], &res, &oc);
 		}
 		fflush(stdout);
+		classify_early_free(&ce);
 		classify_decision_free(&oc.d);
 		classify_ocr_result_free(&res);
 	}
@@ -611,12 +944,12 @@ int main(int argc, char **argv)
 		}
 		env_open = 1;
 	}
-	if ((ctx.ocr = classify_ocr_open(NULL, err, sizeof(err))) == NULL) {
-		log_errorx("%s", err);
-		rc = EX_SOFTWARE;
-		goto out;
-	}
 	if (explain) {
+		if ((ctx.ocr = classify_ocr_open(NULL, err, sizeof(err))) == NULL) {
+			log_errorx("%s", err);
+			rc = EX_SOFTWARE;
+			goto out;
+		}
 		rc = classify_explain(&ctx, argv + optind, argc - optind, json);
 		goto out;
 	}
@@ -625,8 +958,14 @@ int main(int argc, char **argv)
 	ops.next = CLASSIFY_NEXT;
 	ops.process = classify_process;
 	ops.ctx = &ctx;
-	log_info("started (tesseract %s, %s; %zu document types)", classify_ocr_version(),
-		 classify_ocr_langs(ctx.ocr), classify_rules_count(ctx.rules));
+	ops.workers = ctx.cfg.workers;
+	ops.worker_init = classify_worker_init;
+	ops.letter_seconds = (unsigned)ctx.cfg.letter_seconds;
+	ops.memory_mb = (unsigned long)ctx.cfg.memory_mb;
+	log_info("started (tesseract %s, %s; %zu document types; %d worker(s), early decision "
+		 "%s)",
+		 classify_ocr_version(), CLASSIFY_OCR_LANGS, classify_rules_count(ctx.rules),
+		 ctx.cfg.workers, ctx.cfg.early ? "on" : "off");
 	rc = stage_run(&ops, &env, once);
 out:
 	if (env_open)

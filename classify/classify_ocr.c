@@ -6,14 +6,16 @@
  * damaged or hostile file is refused with libtiff's own message. Every string the
  * engine returns is freed with TessDeleteText.
  *
- * XXX no RLIMIT_AS yet: the per-page time limit and libtiff's allocation limit are
- * the only bounds on a hostile image (STYLE.md section 7 wants both).
+ * Bounds on a hostile image: libtiff's allocation limit, OCR_MAX_SIDE pixels per
+ * side, the per-page time limit here; the per-letter wall-clock limit and the
+ * RLIMIT_AS of the worker process in common/stage.c (conf/classify.yaml).
  */
 #include "classify_ocr.h"
 
 #include <errno.h>
 #include <leptonica/allheaders.h>
 #include <stdarg.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,7 @@
 
 struct classify_ocr {
 	TessBaseAPI *api;
+	TessBaseAPI *early; /* the early pass: the first language only, about 1/3 cheaper */
 	char *langs;
 };
 
@@ -80,6 +83,28 @@ classify_ocr *classify_ocr_open(const char *langs, char *err, size_t errlen)
 	}
 	if (getenv("MAILROOM_DEBUG") == NULL)
 		TessBaseAPISetVariable(o->api, "debug_file", "/dev/null");
+	/* Recognising with deu+eng runs the English model as well on every word the
+	 * German one is unsure of; the early pass only needs the German words of the
+	 * letterhead and subject. Without a second engine it uses the first. */
+	{
+		char first[64];
+		size_t n = strcspn(langs, "+");
+
+		if (n < sizeof(first) && langs[n] == '+') {
+			memcpy(first, langs, n);
+			first[n] = '\0';
+			if ((o->early = TessBaseAPICreate()) != NULL &&
+			    TessBaseAPIInit3(o->early, NULL, first) != 0) {
+				log_warnx(
+				    "tesseract cannot load '%s' alone; the early pass uses '%s'",
+				    first, langs);
+				TessBaseAPIDelete(o->early);
+				o->early = NULL;
+			}
+			if (o->early != NULL && getenv("MAILROOM_DEBUG") == NULL)
+				TessBaseAPISetVariable(o->early, "debug_file", "/dev/null");
+		}
+	}
 	return o;
 }
 
@@ -90,6 +115,10 @@ classify_ocr *classify_ocr_close(classify_ocr *o)
 	if (o->api != NULL) {
 		TessBaseAPIEnd(o->api);
 		TessBaseAPIDelete(o->api);
+	}
+	if (o->early != NULL) {
+		TessBaseAPIEnd(o->early);
+		TessBaseAPIDelete(o->early);
 	}
 	free(o->langs);
 	free(o);
@@ -212,10 +241,17 @@ static int ocr_tiff_check(const char *path, size_t *pages, char *why, size_t why
 		uint32_t w = 0, h = 0;
 
 		if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) ||
-		    !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h) || w == 0 || h == 0 ||
-		    w > OCR_MAX_SIDE || h > OCR_MAX_SIDE) {
+		    !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h) || w == 0 || h == 0) {
 			snprintf(why, whylen, "page %zu has no usable size (%ux%u pixels)", n + 1,
 				 (unsigned)w, (unsigned)h);
+			goto out;
+		}
+		if (w > OCR_MAX_SIDE || h > OCR_MAX_SIDE) {
+			snprintf(why, whylen,
+				 "page %zu is %ux%u pixels, larger than the limit of %d pixels per "
+				 "side (%.2f m at 300 dpi): not a scanned letter",
+				 n + 1, (unsigned)w, (unsigned)h, OCR_MAX_SIDE,
+				 OCR_MAX_SIDE / 300.0 * 0.0254);
 			goto out;
 		}
 		if (++n > CLASSIFY_OCR_MAX_PAGES) {
@@ -271,22 +307,14 @@ static PIX *ocr_read_page(const char *image, int is_tiff, size_t *tiff_off)
 	return pixRead(image);
 }
 
-int classify_ocr_run(classify_ocr *o, const char *log_id, const char *image, const char *display,
-		     const char *pdf_base, struct classify_ocr_result *res, char *err,
-		     size_t errlen)
+/* Check that image can be read; *is_tiff and *pages set. 0 or CLASSIFY_OCR_UNREADABLE. */
+static int ocr_check_image(const char *image, const char *display, int *is_tiff, size_t *pages,
+			   char *err, size_t errlen)
 {
-	TessResultRenderer *rend = NULL;
-	char why[512];
-	size_t pages = 1, off = 0, i;
 	l_int32 fmt = IFF_UNKNOWN;
-	int is_tiff, rc = CLASSIFY_OCR_FAILED;
-	PIX *pix = NULL;
+	char why[512];
 
-	if (display == NULL)
-		display = image;
-	memset(res, 0, sizeof(*res));
-	buf_init(&res->text, CLASSIFY_OCR_TEXT_MAX);
-	buf_init(&res->top, CLASSIFY_OCR_TEXT_MAX);
+	*pages = 1;
 	if (access(image, R_OK) == -1) {
 		ocr_err(err, errlen, "%s: cannot open: %s", display, strerror(errno));
 		return CLASSIFY_OCR_UNREADABLE;
@@ -299,12 +327,131 @@ int classify_ocr_run(classify_ocr *o, const char *log_id, const char *image, con
 			display);
 		return CLASSIFY_OCR_UNREADABLE;
 	}
-	is_tiff = (fmt >= IFF_TIFF && fmt <= IFF_TIFF_ZIP) || fmt == IFF_TIFF_JPEG;
-	if (is_tiff && ocr_tiff_check(image, &pages, why, sizeof(why)) == -1) {
+	*is_tiff = (fmt >= IFF_TIFF && fmt <= IFF_TIFF_ZIP) || fmt == IFF_TIFF_JPEG;
+	if (*is_tiff && ocr_tiff_check(image, pages, why, sizeof(why)) == -1) {
 		ocr_err(err, errlen, "%s: the TIFF cannot be read (%s); rescan the letter", display,
 			why);
 		return CLASSIFY_OCR_UNREADABLE;
 	}
+	if (!*is_tiff) { /* the size from the header, before anything is decoded */
+		l_int32 f, w = 0, h = 0, bps, spp, cmap;
+
+		if (pixReadHeader(image, &f, &w, &h, &bps, &spp, &cmap) != 0 || w <= 0 || h <= 0) {
+			ocr_err(err, errlen,
+				"%s: the image header cannot be read; rescan the letter", display);
+			return CLASSIFY_OCR_UNREADABLE;
+		}
+		if (w > OCR_MAX_SIDE || h > OCR_MAX_SIDE) {
+			ocr_err(err, errlen,
+				"%s: the image is %dx%d pixels, larger than the limit of %d pixels "
+				"per side (%.2f m at 300 dpi): not a scanned letter; rescan it",
+				display, w, h, OCR_MAX_SIDE, OCR_MAX_SIDE / 300.0 * 0.0254);
+			return CLASSIFY_OCR_UNREADABLE;
+		}
+	}
+	return 0;
+}
+
+double classify_ocr_cpu(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		return 0.0;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+int classify_ocr_early(classify_ocr *o, const char *log_id, const char *image, const char *display,
+		       struct classify_ocr_result *res, char *err, size_t errlen)
+{
+	size_t pages = 1, off = 0;
+	int is_tiff = 0, rc, c;
+	PIX *pix = NULL, *top = NULL, *small = NULL;
+	BOX *box = NULL;
+	char *txt;
+	l_int32 w, h;
+	TessBaseAPI *api = o->early != NULL ? o->early : o->api;
+
+	if (display == NULL)
+		display = image;
+	memset(res, 0, sizeof(*res));
+	buf_init(&res->text, CLASSIFY_OCR_TEXT_MAX);
+	buf_init(&res->top, CLASSIFY_OCR_TEXT_MAX);
+	if ((rc = ocr_check_image(image, display, &is_tiff, &pages, err, errlen)) != 0)
+		return rc;
+	rc = CLASSIFY_OCR_UNREADABLE;
+	if ((pix = ocr_read_page(image, is_tiff, &off)) == NULL) {
+		ocr_err(err, errlen, "%s: page 1 cannot be decoded; rescan the letter", display);
+		goto out;
+	}
+	w = pixGetWidth(pix);
+	h = pixGetHeight(pix);
+	if (pixGetXRes(pix) <= 0 || pixGetYRes(pix) <= 0)
+		pixSetResolution(pix, OCR_DEFAULT_DPI, OCR_DEFAULT_DPI);
+	box = boxCreate(0, 0, w, (l_int32)(h * CLASSIFY_OCR_TOP_FRACTION));
+	if (box == NULL || (top = pixClipRectangle(pix, box, NULL)) == NULL ||
+	    (small = pixScale(top, CLASSIFY_OCR_EARLY_SCALE, CLASSIFY_OCR_EARLY_SCALE)) == NULL) {
+		ocr_err(err, errlen, "%s: page 1 cannot be reduced for the early pass", display);
+		rc = CLASSIFY_OCR_FAILED;
+		goto out;
+	}
+	pixSetResolution(small, (l_int32)(pixGetXRes(pix) * CLASSIFY_OCR_EARLY_SCALE),
+			 (l_int32)(pixGetYRes(pix) * CLASSIFY_OCR_EARLY_SCALE));
+	/* automatic layout: the letterhead, address and information blocks are
+	 * separate columns; reading them as one block costs a third more */
+	TessBaseAPISetPageSegMode(api, PSM_AUTO);
+	TessBaseAPISetImage2(api, small);
+	TessBaseAPISetSourceResolution(api, pixGetXRes(small));
+	if (TessBaseAPIRecognize(api, NULL) != 0 || (txt = TessBaseAPIGetUTF8Text(api)) == NULL) {
+		ocr_err(err, errlen, "%s: the top of page 1 could not be recognised", display);
+		rc = CLASSIFY_OCR_FAILED;
+		goto out;
+	}
+	c = classify_ocr_clean_utf8(txt, strlen(txt), &res->text);
+	if (c != -1)
+		c = classify_ocr_clean_utf8(txt, strlen(txt), &res->top) == -1 ? -1 : c;
+	TessDeleteText(txt);
+	if (c == -1) {
+		ocr_err(err, errlen, "%s: OCR text larger than %u bytes", display,
+			CLASSIFY_OCR_TEXT_MAX);
+		goto out;
+	}
+	res->cleaned = c == 1;
+	res->conf = xcalloc(1, sizeof(*res->conf));
+	res->conf[0] = TessBaseAPIMeanTextConf(api);
+	res->n_pages = 1;
+	res->pages_total = pages;
+	log_debug("%s: early pass: %zu bytes, confidence %.0f", log_id, res->text.len,
+		  res->conf[0]);
+	rc = 0;
+out:
+	TessBaseAPIClear(api);
+	boxDestroy(&box);
+	pixDestroy(&small);
+	pixDestroy(&top);
+	pixDestroy(&pix);
+	return rc;
+}
+
+int classify_ocr_run(classify_ocr *o, const char *log_id, const char *image, const char *display,
+		     const char *pdf_base, struct classify_ocr_result *res, char *err,
+		     size_t errlen)
+{
+	TessResultRenderer *rend = NULL;
+	size_t pages = 1, off = 0, i;
+	int is_tiff = 0, rc = CLASSIFY_OCR_FAILED;
+	PIX *pix = NULL;
+
+	if (display == NULL)
+		display = image;
+	memset(res, 0, sizeof(*res));
+	buf_init(&res->text, CLASSIFY_OCR_TEXT_MAX);
+	buf_init(&res->top, CLASSIFY_OCR_TEXT_MAX);
+	if ((rc = ocr_check_image(image, display, &is_tiff, &pages, err, errlen)) != 0)
+		return rc;
+	rc = CLASSIFY_OCR_FAILED;
+	res->pages_total = pages;
 	res->conf = xcalloc(pages, sizeof(*res->conf));
 	if (pdf_base != NULL) {
 		if ((rend = TessPDFRendererCreate(pdf_base, TessBaseAPIGetDatapath(o->api), 0)) ==

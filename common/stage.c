@@ -5,17 +5,56 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <poll.h>
 
 #include "log.h"
 #include "xalloc.h"
 
 static volatile sig_atomic_t stage_stop;
+
+/* Workers: each worker's slot in memory shared with the parent names the letter
+ * it is claiming or working on ("" when idle). NULL without workers. */
+#define STAGE_SLOT_LEN 128
+struct stage_slot {
+	volatile char id[STAGE_SLOT_LEN];
+};
+static struct stage_slot *stage_myslot;
+static struct stage_slot *stage_slots0; /* workers: the first slot (for numbering) */
+
+/* Write id (or "" with NULL) into this worker's slot. */
+static void stage_slot_set(const char *id)
+{
+	size_t i, n;
+
+	if (stage_myslot == NULL)
+		return;
+	if (id == NULL) {
+		stage_myslot->id[0] = '\0';
+		__sync_synchronize();
+		return;
+	}
+	n = strlen(id);
+	if (n >= STAGE_SLOT_LEN)
+		n = STAGE_SLOT_LEN - 1;
+	stage_myslot->id[0] = '\0';
+	__sync_synchronize();
+	for (i = n; i > 0; i--) /* the first byte last: never a torn id */
+		stage_myslot->id[i] = i == n ? '\0' : id[i];
+	__sync_synchronize();
+	stage_myslot->id[0] = n > 0 ? id[0] : '\0';
+	__sync_synchronize();
+}
 
 static void stage_on_signal(int sig)
 {
@@ -51,8 +90,7 @@ int stage_set(struct stage_result *r, enum stage_verdict v, const char *fmt, ...
 	return 0;
 }
 
-int stage_env_open(struct stage_env *env, const char *conf_dir, const char *name,
-		   const char *next)
+int stage_env_open(struct stage_env *env, const char *conf_dir, const char *name, const char *next)
 {
 	conf_err ce;
 	char err[1024];
@@ -183,7 +221,8 @@ static int stage_one(const struct stage_ops *ops, struct stage_env *env, const c
 		else
 			snprintf(loc, sizeof(loc), "spool/%s/incoming", spool_stage(env->next));
 		action = already ? "resumed" : r.action ? r.action : "done";
-		if (r.verdict == STAGE_FINISHED && journal_has_event(env->jr, id, action, "ok") == 1)
+		if (r.verdict == STAGE_FINISHED &&
+		    journal_has_event(env->jr, id, action, "ok") == 1)
 			log_info("%s: %s already recorded by an earlier run", id, action);
 		else
 			stage_journal(env, id, action, "ok", r.detail, r.state ? r.state : "queued",
@@ -245,15 +284,25 @@ static int stage_drain(const struct stage_ops *ops, struct stage_env *env, time_
 		return -1;
 	}
 	for (i = 0; ids[i] != NULL && !stage_stop; i++) {
-		int c = spool_claim(env->in, ids[i]);
+		int c, one;
 
-		if (c == 0)
+		stage_slot_set(ids[i]); /* before the claim: see stage_worker_died */
+		c = spool_claim(env->in, ids[i]);
+		if (c == 0) {
+			stage_slot_set(NULL);
 			continue; /* another worker took it */
+		}
 		if (c == -1) {
+			stage_slot_set(NULL);
 			log_error("%s: cannot claim", ids[i]);
 			continue;
 		}
-		if (stage_one(ops, env, ids[i]) == -1) {
+		if (ops->letter_seconds > 0)
+			alarm(ops->letter_seconds); /* SIGALRM ends the worker; see stage_reap */
+		one = stage_one(ops, env, ids[i]);
+		alarm(0);
+		stage_slot_set(NULL);
+		if (one == -1) {
 			spool_list_free(ids);
 			return -1;
 		}
@@ -262,18 +311,9 @@ static int stage_drain(const struct stage_ops *ops, struct stage_env *env, time_
 	return 0;
 }
 
-int stage_run(const struct stage_ops *ops, struct stage_env *env, int once)
+/* The claim/process loop of one process (the stage itself or a worker). */
+static int stage_loop(const struct stage_ops *ops, struct stage_env *env, int once)
 {
-	int n;
-
-	stage_signals();
-	if (spool_lock(env->in) == -1) {
-		log_errorx("another mailroom-%s is already running on %s (lock held)", env->name,
-			   env->set.spool_dir);
-		return EX_TEMPFAIL;
-	}
-	if ((n = spool_recover(env->in)) > 0)
-		log_info("recovered %d letter(s) from an interrupted run", n);
 	while (!stage_stop) {
 		time_t next_retry = 0;
 		long wait_s;
@@ -288,4 +328,281 @@ int stage_run(const struct stage_ops *ops, struct stage_env *env, int once)
 		spool_wait(env->in, (int)(wait_s * 1000));
 	}
 	return EX_OK;
+}
+
+int stage_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+/* One worker process as the parent sees it. */
+struct stage_worker {
+	pid_t pid;	/* 0: not running */
+	time_t restart; /* not running: start again at this time (0: do not) */
+	time_t started; /* running: since when */
+	int deaths;	/* abnormal ends in a row (backoff) */
+};
+
+/* A letter whose worker died, remembered so that a second death quarantines it. */
+#define STAGE_KILLERS 64
+static char stage_killers[STAGE_KILLERS][STAGE_SLOT_LEN];
+/* In a worker: the journal connection inherited from the parent. */
+static journal *volatile stage_parent_jr;
+
+/* In the child: limits, a fresh journal, the init hook, the loop; never returns. */
+static void stage_worker_main(const struct stage_ops *ops, struct stage_env *env, int once,
+			      struct stage_slot *slot, pid_t parent)
+{
+	char err[1024];
+	int rc;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* a killed parent takes its workers along */
+	if (getppid() != parent)
+		_exit(EX_SOFTWARE);
+	signal(SIGALRM, SIG_DFL);
+	stage_myslot = slot;
+	/* SQLite connections must not cross fork(): the parent's is left alone (not
+	 * closed, not used) and the worker opens its own. */
+	stage_parent_jr = env->jr; /* kept, never used: closing it could touch its locks */
+	env->jr = NULL;
+	if ((env->jr = journal_open(env->set.journal_path, err, sizeof(err))) == NULL) {
+		log_errorx("worker: journal: %s", err);
+		_exit(EX_CANTCREAT);
+	}
+	if (ops->worker_init != NULL && ops->worker_init(ops->ctx, env) == -1)
+		exit(EX_SOFTWARE);
+	log_info("worker %d (pid %ld) ready", (int)(slot - stage_slots0) + 1, (long)getpid());
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan reserves terabytes of shadow address space at start: any RLIMIT_AS
+	 * would make its next mapping fail */
+	if (ops->memory_mb > 0)
+		log_warnx("worker: the memory limit is not applied in an AddressSanitizer build");
+#else
+	if (ops->memory_mb > 0) {
+		struct rlimit rl;
+
+		rl.rlim_cur = rl.rlim_max = (rlim_t)ops->memory_mb << 20;
+		if (setrlimit(RLIMIT_AS, &rl) == -1)
+			log_warn("worker: cannot set the memory limit of %lu MiB", ops->memory_mb);
+	}
+#endif
+	rc = stage_loop(ops, env, once);
+	env->jr = journal_close(env->jr);
+	exit(rc);
+}
+
+/* Start worker i; -1 if fork failed. */
+static int stage_start(const struct stage_ops *ops, struct stage_env *env, int once,
+		       struct stage_slot *slots, struct stage_worker *w, int i)
+{
+	pid_t parent = getpid(), pid;
+
+	slots[i].id[0] = '\0';
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		log_error("cannot start worker %d", i + 1);
+		return -1;
+	}
+	if (pid == 0)
+		stage_worker_main(ops, env, once, &slots[i], parent);
+	w[i].pid = pid;
+	w[i].restart = 0;
+	w[i].started = time(NULL);
+	return 0;
+}
+
+/* Worker i died abnormally (status st) holding slot id: re-queue the letter or,
+ * when it hit a limit or killed a worker before, quarantine it. */
+static void stage_worker_died(const struct stage_ops *ops, struct stage_env *env,
+			      struct stage_slot *slots, int nw, int i, int st)
+{
+	char id[STAGE_SLOT_LEN], reason[1024], *dir;
+	int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0, k, again = 0, attempt = 0;
+
+	__sync_synchronize();
+	for (k = 0; k < STAGE_SLOT_LEN; k++)
+		id[k] = slots[i].id[k];
+	id[STAGE_SLOT_LEN - 1] = '\0';
+	slots[i].id[0] = '\0';
+	if (id[0] == '\0')
+		return;
+	/* A worker that lost the race for id died before clearing its slot: the
+	 * winner has the same id in its slot and keeps the letter. */
+	for (k = 0; k < nw; k++)
+		if (k != i && strcmp((const char *)slots[k].id, id) == 0)
+			return;
+	dir = spool_path(env->in, SPOOL_ACTIVE, id);
+	if (access(dir, F_OK) == -1) {
+		free(dir);
+		return; /* not claimed, or already handed on */
+	}
+	free(dir);
+	for (k = 0; k < STAGE_KILLERS; k++)
+		if (strcmp(stage_killers[k], id) == 0)
+			again = 1;
+	if (sig == SIGALRM)
+		snprintf(reason, sizeof(reason),
+			 "the letter took longer than the limit of %u s; its worker was "
+			 "stopped and replaced. The image is probably damaged or hostile: check "
+			 "it, then 'mailroom requeue %s' or rescan the letter",
+			 ops->letter_seconds, id);
+	else if (sig == SIGABRT || sig == SIGSEGV || sig == SIGBUS || again)
+		snprintf(reason, sizeof(reason),
+			 "the worker processing this letter died (%s%s%s%s); the image probably "
+			 "needs more memory than the limit of %lu MiB or crashes the OCR. Check "
+			 "it, then 'mailroom requeue %s' or rescan the letter",
+			 sig ? "signal " : "exit status ", sig ? strsignal(sig) : "",
+			 sig ? "" : "non-zero", again ? ", the second time" : "", ops->memory_mb,
+			 id);
+	else
+		reason[0] = '\0';
+	if (reason[0] != '\0') {
+		stage_quarantine(env, id, reason);
+		return;
+	}
+	for (k = 0; k < STAGE_KILLERS && stage_killers[k][0] != '\0'; k++)
+		;
+	snprintf(stage_killers[k < STAGE_KILLERS ? k : 0], STAGE_SLOT_LEN, "%s", id);
+	snprintf(reason, sizeof(reason), "its worker died (%s); processed again",
+		 sig ? strsignal(sig) : "abnormal exit");
+	if (spool_defer(env->in, id, reason, &attempt) == -1 ||
+	    spool_retry_now(env->in, id) == -1) {
+		log_error("%s: cannot re-queue the letter of a dead worker", id);
+		return;
+	}
+	log_warnx("%s: re-queued: %s", id, reason);
+	{
+		char loc[256];
+
+		snprintf(loc, sizeof(loc), "spool/%s/incoming", env->name);
+		stage_journal(env, id, "requeued", "deferred", reason, "queued", loc, NULL, reason);
+	}
+}
+
+/* The parent of the workers: start, watch, restart, forward signals. */
+static int stage_parent(const struct stage_ops *ops, struct stage_env *env, int once)
+{
+	int nw = ops->workers, i, live = 0, worst = EX_OK, forwarded = 0;
+	struct stage_worker *w;
+	struct stage_slot *slots;
+	char **ids;
+
+	/* --once: no more workers than letters waiting (each loads an engine) */
+	if (once && (ids = spool_list(env->in, SPOOL_INCOMING, 1, NULL)) != NULL) {
+		for (i = 0; ids[i] != NULL; i++)
+			;
+		if (i < nw)
+			nw = i > 0 ? i : 1;
+		spool_list_free(ids);
+	}
+	w = xcalloc((size_t)nw, sizeof(*w));
+
+	slots = mmap(NULL, (size_t)nw * sizeof(*slots), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (slots == MAP_FAILED) {
+		log_error("cannot map the worker slots");
+		free(w);
+		return EX_OSERR;
+	}
+	memset(slots, 0, (size_t)nw * sizeof(*slots));
+	stage_slots0 = slots;
+	log_info("starting %d worker(s)", nw);
+	for (i = 0; i < nw; i++)
+		if (stage_start(ops, env, once, slots, w, i) == 0)
+			live++;
+	while (live > 0 || (!stage_stop && worst == EX_OK)) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		time_t now = time(NULL);
+		int st;
+		pid_t pid;
+
+		if (stage_stop && !forwarded) {
+			for (i = 0; i < nw; i++)
+				if (w[i].pid > 0)
+					kill(w[i].pid, SIGTERM);
+			forwarded = 1;
+		}
+		for (i = 0; i < nw; i++)
+			if (w[i].pid == 0 && w[i].restart != 0 && now >= w[i].restart) {
+				if (stage_stop || worst != EX_OK) {
+					w[i].restart = 0;
+				} else if (stage_start(ops, env, once, slots, w, i) == 0) {
+					log_info("worker %d restarted", i + 1);
+					live++;
+				} else {
+					w[i].restart = now + 10;
+				}
+			}
+		if (live == 0) {
+			for (i = 0; i < nw && w[i].restart == 0; i++)
+				;
+			if (i == nw)
+				break; /* nothing running, nothing to restart */
+		}
+		pid = waitpid(-1, &st, WNOHANG);
+		if (pid <= 0) {
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		for (i = 0; i < nw && w[i].pid != pid; i++)
+			;
+		if (i == nw)
+			continue;
+		w[i].pid = 0;
+		live--;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 99 && getenv("MAILROOM_FAULT") != NULL) {
+			/* an injected crash stands for a kill -9 of the whole stage */
+			for (i = 0; i < nw; i++)
+				if (w[i].pid > 0)
+					kill(w[i].pid, SIGKILL);
+			while (wait(NULL) > 0)
+				;
+			_exit(99);
+		}
+		if (WIFEXITED(st)) {
+			if (WEXITSTATUS(st) != EX_OK) {
+				log_errorx("worker %d ended with status %d; stopping", i + 1,
+					   WEXITSTATUS(st));
+				if (WEXITSTATUS(st) > worst)
+					worst = WEXITSTATUS(st);
+				stage_stop = 1;
+			}
+			continue;
+		}
+		if (now - w[i].started >= 60)
+			w[i].deaths = 0; /* it worked for a while: no backoff */
+		w[i].deaths++;
+		log_errorx("worker %d (pid %ld) died: %s; starting a new one", i + 1, (long)pid,
+			   WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "unknown status");
+		stage_worker_died(ops, env, slots, nw, i, st);
+		w[i].restart = now + (w[i].deaths > 6 ? 60 : (1 << (w[i].deaths - 1)));
+		if (w[i].deaths == 1)
+			w[i].restart = now; /* the first death: at once */
+	}
+	munmap(slots, (size_t)nw * sizeof(*slots));
+	free(w);
+	return worst;
+}
+
+int stage_run(const struct stage_ops *ops, struct stage_env *env, int once)
+{
+	int n, tries;
+
+	stage_signals();
+	/* A stage killed a moment ago may still have workers on their way out. */
+	for (tries = 0; spool_lock(env->in) == -1; tries++) {
+		if (tries == 20 || errno != EWOULDBLOCK) {
+			log_errorx("another mailroom-%s is already running on %s (lock held)",
+				   env->name, env->set.spool_dir);
+			return EX_TEMPFAIL;
+		}
+		poll(NULL, 0, 100);
+	}
+	if ((n = spool_recover(env->in)) > 0)
+		log_info("recovered %d letter(s) from an interrupted run", n);
+	if (ops->workers > 0)
+		return stage_parent(ops, env, once);
+	return stage_loop(ops, env, once);
 }

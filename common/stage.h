@@ -22,11 +22,11 @@
 #include "spool.h"
 
 enum stage_verdict {
-	STAGE_NEXT,       /* done here: hand on to the next stage */
-	STAGE_REVIEW,     /* a person must decide: to the review queue */
-	STAGE_DEFER,      /* temporary problem (TSA down, share missing): retry later */
+	STAGE_NEXT,	  /* done here: hand on to the next stage */
+	STAGE_REVIEW,	  /* a person must decide: to the review queue */
+	STAGE_DEFER,	  /* temporary problem (TSA down, share missing): retry later */
 	STAGE_QUARANTINE, /* the letter cannot be processed: corrupt/ with the reason */
-	STAGE_FINISHED    /* the letter leaves the pipeline: moved to finish_dest */
+	STAGE_FINISHED	  /* the letter leaves the pipeline: moved to finish_dest */
 };
 
 struct stage_result {
@@ -38,17 +38,17 @@ struct stage_result {
 	const char *doc_type; /* letter row updates, may stay NULL */
 	const char *scan_mode;
 	const char *office;
-	char finish_dest[4096]; /* STAGE_FINISHED: destination path of the job directory */
+	char finish_dest[4096];	   /* STAGE_FINISHED: destination path of the job directory */
 	char finish_location[512]; /* STAGE_FINISHED: location shown in status */
 };
 
 struct stage_env {
-	const char *name;  /* this stage, e.g. "classify" */
+	const char *name; /* this stage, e.g. "classify" */
 	settings set;
 	journal *jr;
-	spool *in;         /* spool/<name> */
-	spool *next;       /* spool/<next>, NULL for the last stage */
-	spool *review;     /* spool/review */
+	spool *in;     /* spool/<name> */
+	spool *next;   /* spool/<next>, NULL for the last stage */
+	spool *review; /* spool/review */
 };
 
 struct stage_ops {
@@ -57,16 +57,31 @@ struct stage_ops {
 	/* Work on the claimed letter j (its directory is active/<id>). */
 	int (*process)(void *ctx, struct stage_env *env, job *j, struct stage_result *r);
 	void *ctx;
+	/*
+	 * Worker processes (0: the loop runs in this process, as every stage but
+	 * classify does). With workers >= 1 the process takes the lock, recovers
+	 * active/ once and forks that many workers; each runs worker_init (if set;
+	 * -1 ends the worker with EX_SOFTWARE and the stage stops), then the
+	 * claim/process loop. The parent restarts a worker that dies abnormally
+	 * (with backoff) and re-queues or quarantines the letter it was working on
+	 * (see docs/SPOOL-FORMAT.md "Workers").
+	 */
+	int workers;
+	int (*worker_init)(void *ctx, struct stage_env *env);
+	unsigned letter_seconds; /* workers: wall-clock limit per letter (0: none) */
+	unsigned long memory_mb; /* workers: RLIMIT_AS of a worker in MiB (0: none) */
 };
 
 /* Load settings from conf_dir, open journal and spools. -1 with a message logged. */
-int stage_env_open(struct stage_env *env, const char *conf_dir, const char *name,
-		   const char *next);
+int stage_env_open(struct stage_env *env, const char *conf_dir, const char *name, const char *next);
 void stage_env_close(struct stage_env *env);
 
 /* Run the loop: once drains incoming/ and returns; otherwise until SIGTERM/SIGINT.
  * Returns a sysexits code. */
 int stage_run(const struct stage_ops *ops, struct stage_env *env, int once);
+
+/* Number of online CPUs (at least 1). */
+int stage_cpus(void);
 
 /* Set the result to a verdict with a formatted reason; returns 0 for convenience. */
 int stage_set(struct stage_result *r, enum stage_verdict v, const char *fmt, ...)

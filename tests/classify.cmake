@@ -24,3 +24,7 @@ target_compile_definitions(classify_features_test PRIVATE
 
 mailroom_script_test(classify_dup integration/classify_dup.sh
   LABELS integration TIMEOUT 300)
+
+# worker processes, the early type decision, limits per letter (conf/classify.yaml)
+mailroom_script_test(classify_workers integration/classify_workers.sh
+  LABELS integration TIMEOUT 300)

@@ -10,5 +10,5 @@ add_executable(scan_jobcheck unit/scan_jobcheck.c)
 target_link_libraries(scan_jobcheck PRIVATE mailroom_common)
 set_target_properties(scan_jobcheck PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 
-mailroom_script_test(scan_sane integration/scan_sane.sh LABELS integration TIMEOUT 120)
+mailroom_script_test(scan_sane integration/scan_sane.sh LABELS integration TIMEOUT 300)
 mailroom_script_test(scan_import integration/scan_import.sh LABELS integration TIMEOUT 180)
