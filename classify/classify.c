@@ -307,6 +307,34 @@ static void classify_early_free(struct classify_early *ce)
 	classify_decision_free(&ce->d);
 }
 
+/* A JSON number rounded to two decimals (scores are sums of weights). */
+static json_object *classify_num(double v)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%.2f", v);
+	return json_object_new_double_s(v, s);
+}
+
+/* Add candidate, score, second_type, second_score and margin of a decision to o. */
+static void classify_scores_json(struct classify_ctx *ctx, json_object *o,
+				 const struct classify_decision *d)
+{
+	json_object_object_add(
+	    o, "candidate",
+	    d->best >= 0
+		? json_object_new_string(classify_rules_type(ctx->rules, (size_t)d->best)->id)
+		: NULL);
+	json_object_object_add(o, "score", classify_num(d->best_score));
+	json_object_object_add(
+	    o, "second_type",
+	    d->second >= 0
+		? json_object_new_string(classify_rules_type(ctx->rules, (size_t)d->second)->id)
+		: NULL);
+	json_object_object_add(o, "second_score", classify_num(d->second_score));
+	json_object_object_add(o, "margin", classify_num(d->margin));
+}
+
 /* The "early" object of the trace. */
 static json_object *classify_early_json(struct classify_ctx *ctx, const struct classify_early *ce)
 {
@@ -315,19 +343,7 @@ static json_object *classify_early_json(struct classify_ctx *ctx, const struct c
 	if (!ce->ran)
 		return NULL;
 	o = json_object_new_object();
-	json_object_object_add(
-	    o, "candidate",
-	    ce->d.best >= 0
-		? json_object_new_string(classify_rules_type(ctx->rules, (size_t)ce->d.best)->id)
-		: NULL);
-	json_object_object_add(o, "score", json_object_new_double(ce->d.best_score));
-	json_object_object_add(
-	    o, "second_type",
-	    ce->d.second >= 0
-		? json_object_new_string(classify_rules_type(ctx->rules, (size_t)ce->d.second)->id)
-		: NULL);
-	json_object_object_add(o, "second_score", json_object_new_double(ce->d.second_score));
-	json_object_object_add(o, "margin", json_object_new_double(ce->d.margin));
+	classify_scores_json(ctx, o, &ce->d);
 	json_object_object_add(o, "early_margin", json_object_new_double(ctx->cfg.early_margin));
 	json_object_object_add(o, "safe", json_object_new_boolean(ce->safe));
 	json_object_object_add(o, "confirmed_by_full_text",
@@ -394,14 +410,6 @@ static void classify_decide(struct classify_ctx *ctx, const char *log_id,
 	 * dms-export writes the routing slip that sends the paper to the office. */
 }
 
-/* A JSON number rounded to one decimal (scores are sums of weights). */
-static json_object *classify_num(double v)
-{
-	char s[32];
-
-	snprintf(s, sizeof(s), "%.2f", v);
-	return json_object_new_double_s(v, s);
-}
 
 /* The "classification" object of job.json for an outcome; caller owns it. */
 static json_object *classify_section(struct classify_ctx *ctx,
@@ -445,19 +453,7 @@ static json_object *classify_section(struct classify_ctx *ctx,
 	json_object_object_add(o, "routed_by", of ? json_object_new_string(oc->route.how) : NULL);
 	if (of != NULL && oc->route.matched[0] != '\0')
 		json_object_object_add(o, "addressee", json_object_new_string(oc->route.matched));
-	json_object_object_add(
-	    o, "candidate",
-	    oc->d.best >= 0
-		? json_object_new_string(classify_rules_type(ctx->rules, (size_t)oc->d.best)->id)
-		: NULL);
-	json_object_object_add(o, "score", classify_num(oc->d.best_score));
-	json_object_object_add(
-	    o, "second_type",
-	    oc->d.second >= 0
-		? json_object_new_string(classify_rules_type(ctx->rules, (size_t)oc->d.second)->id)
-		: NULL);
-	json_object_object_add(o, "second_score", classify_num(oc->d.second_score));
-	json_object_object_add(o, "margin", classify_num(oc->d.margin));
+	classify_scores_json(ctx, o, &oc->d);
 	json_object_object_add(o, "min_score", classify_num(classify_rules_min_score(ctx->rules)));
 	json_object_object_add(o, "min_margin",
 			       classify_num(classify_rules_min_margin(ctx->rules)));
