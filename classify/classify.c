@@ -504,19 +504,6 @@ static const char *classify_job_image(job *j)
 	return NULL;
 }
 
-/* fsync a file by path. */
-static int classify_fsync_file(const char *path)
-{
-	int fd, rc;
-
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return -1;
-	rc = fio_fsync(fd);
-	if (close(fd) == -1)
-		rc = -1;
-	return rc;
-}
-
 /* A letter classified before (sent back from review): take its old OCR files out
  * of the record first, so that a crash while they are being replaced (or when no
  * full text is made this time) leaves a record that still matches its files.
@@ -573,7 +560,7 @@ static int classify_job_ocr(struct classify_ctx *ctx, job *j, const char *image,
 			stage_set(r, STAGE_DEFER, "%s; will retry", err);
 		goto out;
 	}
-	if (classify_fsync_file(pdf) == -1 || fio_rename(pdf, final_pdf) == -1) {
+	if (fio_fsync_file(pdf) == -1 || fio_rename(pdf, final_pdf) == -1) {
 		stage_set(r, STAGE_DEFER, "cannot store ocr.pdf: %s; will retry", strerror(errno));
 		goto out;
 	}

@@ -44,6 +44,20 @@ int fio_fsync(int fd)
 	return fsync(fd);
 }
 
+int fio_fsync_file(const char *path)
+{
+	int fd, rc, e;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fio_fsync(fd);
+	e = errno;
+	if (close(fd) == -1 && rc == 0)
+		return -1;
+	errno = e;
+	return rc;
+}
+
 int fio_fsync_dir(const char *dir)
 {
 	int fd, rc, e;

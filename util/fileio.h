@@ -17,6 +17,8 @@
 int fio_write_all(int fd, const void *p, size_t n);
 /* fsync(2) with a fault point. */
 int fio_fsync(int fd);
+/* fsync a regular file by path (for files another library wrote). */
+int fio_fsync_file(const char *path);
 /* fsync a directory by path. */
 int fio_fsync_dir(const char *dir);
 /* fsync the directory that holds path. */
