@@ -178,6 +178,13 @@ int classify_dup_check(classify_dup *d, const char *job, const char *bytes_key,
 	int rc = -1, found = 0;
 
 	memset(m, 0, sizeof(*m));
+	/* Look-up and insert are one write transaction: two workers checking twins at
+	 * the same moment would otherwise both find nothing and both record. */
+	if (sqlite3_exec(d->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "fingerprints database: %s", sqlite3_errmsg(d->db));
+		free(hex);
+		return -1;
+	}
 	if (bytes_key != NULL) {
 		if (sqlite3_prepare_v2(d->db,
 				       "SELECT job FROM letters WHERE bytes = ?1 AND job <> ?2 "
@@ -231,10 +238,17 @@ int classify_dup_check(classify_dup *d, const char *job, const char *bytes_key,
 	sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto dberr;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_exec(d->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto dberr;
 	rc = found;
 	goto out;
 dberr:
 	snprintf(err, errlen, "fingerprints database: %s", sqlite3_errmsg(d->db));
+	sqlite3_finalize(st);
+	st = NULL;
+	sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
 out:
 	sqlite3_finalize(st);
 	free(hex);

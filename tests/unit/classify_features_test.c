@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -366,6 +367,56 @@ static PIX *page_with(unsigned seed, int shift)
 	return p;
 }
 
+/*
+ * Workers check twins at the same moment: DUP_RACERS processes, each with its own
+ * handle, released together through one pipe, check the same bytes key. Exactly
+ * one of them may be "first"; every other one must find an earlier twin.
+ */
+#define DUP_RACERS 8
+static void test_dup_concurrent(const char *db, const uint64_t *fp)
+{
+	int gate[2], results[2], firsts = 0, dups = 0;
+	char c;
+
+	CHECK(pipe(gate) == 0 && pipe(results) == 0);
+	for (int i = 0; i < DUP_RACERS; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			struct classify_dup_match m;
+			char err[256], job[32];
+			classify_dup *h;
+			int r = -1;
+
+			close(gate[1]);
+			snprintf(job, sizeof(job), "race-%d", i);
+			h = classify_dup_open(db, err, sizeof(err));
+			if (read(gate[0], &c, 1) == 0 && h != NULL) /* EOF: all go */
+				r = classify_dup_check(h, job, "race-key", fp, 1, &m, err,
+						       sizeof(err));
+			classify_dup_close(h);
+			c = (char)(r == 0 ? 'f' : r == 1 ? 'd' : 'e');
+			_exit(write(results[1], &c, 1) == 1 ? 0 : 1);
+		}
+		CHECK(pid > 0);
+	}
+	close(gate[0]);
+	close(results[1]);
+	usleep(100000); /* let every racer open its handle */
+	close(gate[1]);
+	while (read(results[0], &c, 1) == 1) {
+		firsts += c == 'f';
+		dups += c == 'd';
+	}
+	close(results[0]);
+	while (wait(NULL) > 0)
+		;
+	printf("concurrent twins: %d first, %d flagged of %d\n", firsts, dups, DUP_RACERS);
+	CHECK(firsts == 1);
+	CHECK(dups == DUP_RACERS - 1);
+}
+
+
 /* Duplicate detection: bytes key, fingerprint, a different letter, idempotence. */
 static void test_dup(void)
 {
@@ -415,6 +466,8 @@ static void test_dup(void)
 	CHECK_STR(m.job, "job-a");
 	CHECK_STR(m.kind, "fingerprint");
 	classify_dup_close(d);
+	snprintf(path, sizeof(path), "%s/race.db", dir);
+	test_dup_concurrent(path, fa);
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	CHECK(system(path) == 0);
 }
