@@ -4,6 +4,8 @@
 #include "scan_sane.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +29,35 @@ struct scan_sane {
 	json_object *settings;
 	double xres, yres;
 	int feeder; /* the source is a document feeder */
+	int wedged; /* sane_cancel did not return: the handle is never touched again */
 };
+
+#define SCAN_SANE_CANCEL_SECONDS 10
+
+/* The helper thread of scan_sane_cancel and what it reports back. */
+struct scan_sane_canceller {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	SANE_Handle h;
+	int done;
+	int abandoned; /* the waiter gave up: the thread frees this itself */
+};
+
+static void *scan_sane_cancel_thread(void *arg)
+{
+	struct scan_sane_canceller *c = arg;
+	int abandoned;
+
+	sane_cancel(c->h);
+	pthread_mutex_lock(&c->mu);
+	c->done = 1;
+	abandoned = c->abandoned;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	if (abandoned)
+		free(c);
+	return NULL;
+}
 
 /* Set by the signal handlers; the handle they may cancel. */
 static volatile sig_atomic_t scan_sane_stop;
@@ -610,6 +640,56 @@ out:
 	return rc;
 }
 
+/*
+ * sane_cancel with a time limit. A backend may never return from it: the SANE
+ * test backend cancels its reader thread asynchronously (sanei_thread's
+ * pthread_cancel), and a thread cancelled inside malloc leaves the arena locked,
+ * so the join in sane_cancel waits forever (seen in CI after a JAMMED read). The
+ * pages captured so far must still be written, so the cancel runs in a helper
+ * thread; after SCAN_SANE_CANCEL_SECONDS the handle is marked wedged and left
+ * alone (no sane_close / sane_exit: they would wait as well) and the process goes
+ * on to store what it has and exits.
+ * XXX issue 6: run the device in a child process that can simply be killed.
+ */
+static void scan_sane_cancel(scan_sane *s)
+{
+	struct scan_sane_canceller *c;
+	struct timespec until;
+	pthread_t th;
+	int done;
+
+	if (s->wedged || s->h == NULL)
+		return;
+	c = xcalloc(1, sizeof(*c));
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	c->h = s->h;
+	if (pthread_create(&th, NULL, scan_sane_cancel_thread, c) != 0) {
+		free(c);
+		sane_cancel(s->h); /* no thread to spare: unbounded, as before */
+		return;
+	}
+	pthread_detach(th);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += SCAN_SANE_CANCEL_SECONDS;
+	pthread_mutex_lock(&c->mu);
+	while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0)
+		;
+	done = c->done;
+	if (!done)
+		c->abandoned = 1;
+	pthread_mutex_unlock(&c->mu);
+	if (done) {
+		free(c);
+		return;
+	}
+	s->wedged = 1;
+	log_warnx("scanner %s does not stop (sane_cancel has not returned after %d s); the "
+		  "pages captured so far are kept. Switch the scanner off and on before the next "
+		  "scan",
+		  s->rq->device, SCAN_SANE_CANCEL_SECONDS);
+}
+
 int scan_sane_run(scan_sane *s, scan_tiff *t, char *err, size_t errlen)
 {
 	SANE_Parameters p;
@@ -653,7 +733,7 @@ int scan_sane_run(scan_sane *s, scan_tiff *t, char *err, size_t errlen)
 out:
 	alarm(0);
 	/* ends the batch (required after the last frame) and stops a faulted scan */
-	sane_cancel(s->h);
+	scan_sane_cancel(s);
 	return rc;
 }
 
@@ -665,11 +745,12 @@ scan_sane *scan_sane_close(scan_sane *s)
 		return NULL;
 	alarm(0);
 	scan_sane_active = NULL;
-	if (s->h != NULL) {
-		sane_cancel(s->h);
-		sane_close(s->h);
+	if (s->h != NULL && !s->wedged) {
+		scan_sane_cancel(s);
+		if (!s->wedged)
+			sane_close(s->h);
 	}
-	if (s->inited)
+	if (s->inited && !s->wedged)
 		sane_exit();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
