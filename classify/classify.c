@@ -65,6 +65,7 @@
 #include <unistd.h>
 
 #include "classify_dup.h"
+#include "classify_engine.h"
 #include "classify_extract.h"
 #include "classify_ocr.h"
 #include "classify_route.h"
@@ -82,60 +83,11 @@
 #define CLASSIFY_STAGE "classify"
 #define CLASSIFY_NEXT "sign"
 #define CLASSIFY_RENDER_DIR "ocr.tmp" /* removed by the spool if a run dies */
-#define CLASSIFY_CONF_FILE "classify.yaml"
-#define CLASSIFY_MAX_WORKERS 64
-
-/* conf/classify.yaml keys: name, default (documented in the shipped file). */
-#define CLASSIFY_WORKERS "workers" /* "auto" = online CPUs, or 1..CLASSIFY_MAX_WORKERS */
-#define DEF_CLASSIFY_WORKERS "auto"
-#define CLASSIFY_EARLY "early"
-#define CLASSIFY_EARLY_ENABLED "enabled"
-#define DEF_CLASSIFY_EARLY_ENABLED 1
-#define CLASSIFY_EARLY_MARGIN "margin"
-#define DEF_CLASSIFY_EARLY_MARGIN_FACTOR 2.0 /* times thresholds.min_margin */
-#define CLASSIFY_LIMITS "limits"
-#define CLASSIFY_LETTER_SECONDS "letter_seconds"
-#define DEF_CLASSIFY_LETTER_SECONDS 600
-#define CLASSIFY_MEMORY_MB "memory_mb"
-#define DEF_CLASSIFY_MEMORY_MB 2048
-#define CLASSIFY_MIN_MEMORY_MB 256
-
-/* conf/classify.yaml: the engine settings (workers, early decision, limits). */
-struct classify_cfg {
-	int workers;	     /* resolved: "auto" is the number of online CPUs */
-	int early;	     /* 1: decide the type from the early pass when it is safe */
-	double early_margin; /* margin the early pass needs (>= thresholds.min_margin) */
-	long letter_seconds; /* wall-clock limit per letter (0: none) */
-	long memory_mb;	     /* RLIMIT_AS of a worker in MiB (0: none) */
-};
-
-/* The early pass over the top of page 1 and what the rules made of it. */
-struct classify_early {
-	int ran;       /* the pass ran and its text was scored */
-	int safe;      /* decided with margin >= early_margin: the type stands */
-	int skip_full; /* safe and nicht_scannen: no full-text OCR at all */
-	int agrees;    /* safe, and the full text decided the same type */
-	struct classify_ocr_result res;
-	struct classify_decision d;
-	double cpu; /* CPU seconds of the pass */
-};
 
 struct classify_ctx {
-	struct classify_cfg cfg;
-	classify_rules *rules;
-	offices of;
-	classify_ocr *ocr;
+	classify_engine eng;
 	classify_dup *dup; /* opened at the first letter; NULL with --explain */
 	int dup_failed;	   /* could not be opened: warned once, letters go on */
-};
-
-/* What was decided about one letter (job or --explain file). */
-struct classify_outcome {
-	struct classify_decision d;
-	struct classify_route route;
-	int routed;
-	const struct classify_type *type; /* NULL when abstained */
-	char review[1024];		  /* non-empty: the letter goes to review */
 };
 
 /* Print the usage message to f. */
@@ -151,343 +103,6 @@ static void classify_usage(FILE *f)
 		   "why\n"
 		   "  --json      with --explain: one JSON object per file\n"
 		   "  -h, --help  this text\n");
-}
-
-/* Parse conf/classify.yaml (optional: absent means the defaults); -1 with e set. */
-static int classify_load_engine(const char *conf_dir, double min_margin, struct classify_cfg *c,
-				conf_err *e)
-{
-	static const char *const top_keys[] = {CLASSIFY_WORKERS, CLASSIFY_EARLY, CLASSIFY_LIMITS,
-					       NULL};
-	static const char *const early_keys[] = {CLASSIFY_EARLY_ENABLED, CLASSIFY_EARLY_MARGIN,
-						 NULL};
-	static const char *const limit_keys[] = {CLASSIFY_LETTER_SECONDS, CLASSIFY_MEMORY_MB, NULL};
-	char *file = fio_join(conf_dir, CLASSIFY_CONF_FILE);
-	conf_node *root = NULL;
-	const conf_node *n, *early, *limits;
-	const char *w;
-	char *end;
-	long v;
-	int rc = -1;
-
-	c->workers = stage_cpus();
-	c->early = DEF_CLASSIFY_EARLY_ENABLED;
-	c->early_margin = min_margin * DEF_CLASSIFY_EARLY_MARGIN_FACTOR;
-	c->letter_seconds = DEF_CLASSIFY_LETTER_SECONDS;
-	c->memory_mb = DEF_CLASSIFY_MEMORY_MB;
-	if (fio_exists(file) != 1) {
-		rc = 0;
-		goto out;
-	}
-	if ((root = conf_load(file, e)) == NULL ||
-	    conf_expect(root, CONF_MAP, CLASSIFY_CONF_FILE, e) == -1 ||
-	    conf_check_keys(root, top_keys, CLASSIFY_CONF_FILE, e) == -1)
-		goto out;
-	if (conf_str(root, CLASSIFY_WORKERS, 0, DEF_CLASSIFY_WORKERS, &w, e) == -1)
-		goto out;
-	if (strcmp(w, "auto") != 0) {
-		errno = 0;
-		v = strtol(w, &end, 10);
-		if (errno != 0 || end == w || *end != '\0' || v < 1 || v > CLASSIFY_MAX_WORKERS) {
-			conf_fail(e, conf_get(root, CLASSIFY_WORKERS),
-				  "workers: expected 'auto' or a number from 1 to %d, got '%s'",
-				  CLASSIFY_MAX_WORKERS, w);
-			goto out;
-		}
-		c->workers = (int)v;
-	} else if (c->workers > CLASSIFY_MAX_WORKERS) {
-		c->workers = CLASSIFY_MAX_WORKERS;
-	}
-	if ((early = conf_get(root, CLASSIFY_EARLY)) != NULL) {
-		if (conf_expect(early, CONF_MAP, "early", e) == -1 ||
-		    conf_check_keys(early, early_keys, "early", e) == -1 ||
-		    conf_bool(early, CLASSIFY_EARLY_ENABLED, 0, c->early, &c->early, e) == -1 ||
-		    conf_double(early, CLASSIFY_EARLY_MARGIN, 0, c->early_margin, 0.0, 1e6,
-				&c->early_margin, e) == -1)
-			goto out;
-		if (c->early_margin < min_margin) {
-			n = conf_get(early, CLASSIFY_EARLY_MARGIN);
-			conf_fail(e, n != NULL ? n : early,
-				  "early.margin %.2f is below thresholds.min_margin %.2f of "
-				  "scankonzept.yaml; the early decision must be at least as sure",
-				  c->early_margin, min_margin);
-			goto out;
-		}
-	}
-	if ((limits = conf_get(root, CLASSIFY_LIMITS)) != NULL &&
-	    (conf_expect(limits, CONF_MAP, "limits", e) == -1 ||
-	     conf_check_keys(limits, limit_keys, "limits", e) == -1 ||
-	     conf_long(limits, CLASSIFY_LETTER_SECONDS, 0, c->letter_seconds, 0, 86400,
-		       &c->letter_seconds, e) == -1 ||
-	     conf_long(limits, CLASSIFY_MEMORY_MB, 0, c->memory_mb, 0, 1L << 20, &c->memory_mb,
-		       e) == -1))
-		goto out;
-	if (c->memory_mb > 0 && c->memory_mb < CLASSIFY_MIN_MEMORY_MB) {
-		conf_fail(e, conf_get(limits, CLASSIFY_MEMORY_MB),
-			  "limits.memory_mb %ld is too small for tesseract (at least %d, or 0 "
-			  "for no limit)",
-			  c->memory_mb, CLASSIFY_MIN_MEMORY_MB);
-		goto out;
-	}
-	rc = 0;
-out:
-	conf_free(root);
-	free(file);
-	return rc;
-}
-
-/* Load offices.yaml, scankonzept.yaml and classify.yaml from conf_dir; -1 with e set. */
-static int classify_load_conf(const char *conf_dir, struct classify_ctx *ctx, conf_err *e)
-{
-	char *file = fio_join(conf_dir, CLASSIFY_RULES_FILE);
-	conf_node *root = NULL;
-	int rc = -1;
-
-	if (offices_load(conf_dir, &ctx->of, e) == -1)
-		goto out;
-	if ((root = conf_load(file, e)) == NULL)
-		goto out;
-	if ((ctx->rules = classify_rules_load(root, &ctx->of, e)) == NULL)
-		goto out;
-	if (classify_load_engine(conf_dir, classify_rules_min_margin(ctx->rules), &ctx->cfg, e) ==
-	    -1)
-		goto out;
-	rc = 0;
-out:
-	conf_free(root);
-	free(file);
-	return rc;
-}
-
-/* The early pass on image; ce filled. 0, or CLASSIFY_OCR_UNREADABLE with err set
- * (a pass that failed otherwise is logged and the full text decides). */
-static int classify_early_pass(struct classify_ctx *ctx, const char *log_id, const char *image,
-			       const char *display, struct classify_early *ce, char *err,
-			       size_t errlen)
-{
-	double cpu0 = classify_ocr_cpu();
-	int o;
-
-	memset(ce, 0, sizeof(*ce));
-	ce->d.best = ce->d.second = -1;
-	if (!ctx->cfg.early)
-		return 0;
-	o = classify_ocr_early(ctx->ocr, log_id, image, display, &ce->res, err, errlen);
-	ce->cpu = classify_ocr_cpu() - cpu0;
-	if (o == CLASSIFY_OCR_UNREADABLE)
-		return o;
-	if (o != 0) {
-		log_warnx("%s: early pass: %s; the full text decides", log_id, err);
-		return 0;
-	}
-	if (classify_rules_score(ctx->rules, ce->res.text.data, ce->res.top.data, &ce->d) == -1) {
-		log_warnx("%s: early pass: the text cannot be scored; the full text decides",
-			  log_id);
-		return 0;
-	}
-	ce->ran = 1;
-	ce->safe = ce->d.decided && ce->d.margin >= ctx->cfg.early_margin;
-	ce->skip_full =
-	    ce->safe && classify_rules_type(ctx->rules, (size_t)ce->d.best)->scan_mode ==
-			    CLASSIFY_NICHT_SCANNEN;
-	log_info("%s: early pass (top of page 1): %s %.1f, margin %.1f: %s (%.2f s CPU)", log_id,
-		 ce->d.best >= 0 ? classify_rules_type(ctx->rules, (size_t)ce->d.best)->id
-				 : "(none)",
-		 ce->d.best_score, ce->d.margin,
-		 ce->skip_full ? "safe, nicht_scannen: no full-text OCR"
-		 : ce->safe    ? "safe"
-			       : "not safe, the full text decides",
-		 ce->cpu);
-	return 0;
-}
-
-static void classify_early_free(struct classify_early *ce)
-{
-	classify_ocr_result_free(&ce->res);
-	classify_decision_free(&ce->d);
-}
-
-/* A JSON number rounded to two decimals (scores are sums of weights). */
-static json_object *classify_num(double v)
-{
-	char s[32];
-
-	snprintf(s, sizeof(s), "%.2f", v);
-	return json_object_new_double_s(v, s);
-}
-
-/* Add candidate, score, second_type, second_score and margin of a decision to o. */
-static void classify_scores_json(struct classify_ctx *ctx, json_object *o,
-				 const struct classify_decision *d)
-{
-	json_object_object_add(
-	    o, "candidate",
-	    d->best >= 0
-		? json_object_new_string(classify_rules_type(ctx->rules, (size_t)d->best)->id)
-		: NULL);
-	json_object_object_add(o, "score", classify_num(d->best_score));
-	json_object_object_add(
-	    o, "second_type",
-	    d->second >= 0
-		? json_object_new_string(classify_rules_type(ctx->rules, (size_t)d->second)->id)
-		: NULL);
-	json_object_object_add(o, "second_score", classify_num(d->second_score));
-	json_object_object_add(o, "margin", classify_num(d->margin));
-}
-
-/* The "early" object of the trace. */
-static json_object *classify_early_json(struct classify_ctx *ctx, const struct classify_early *ce)
-{
-	json_object *o;
-
-	if (!ce->ran)
-		return NULL;
-	o = json_object_new_object();
-	classify_scores_json(ctx, o, &ce->d);
-	json_object_object_add(o, "early_margin", json_object_new_double(ctx->cfg.early_margin));
-	json_object_object_add(o, "safe", json_object_new_boolean(ce->safe));
-	json_object_object_add(o, "confirmed_by_full_text",
-			       ce->safe && !ce->skip_full ? json_object_new_boolean(ce->agrees)
-							  : NULL);
-	json_object_object_add(o, "region", json_object_new_string("top 40% of page 1"));
-	json_object_object_add(o, "scale", json_object_new_double(CLASSIFY_OCR_EARLY_SCALE));
-	json_object_object_add(o, "cpu_seconds", json_object_new_double(ce->cpu));
-	json_object_object_add(o, "confidence",
-			       json_object_new_double(ce->res.n_pages ? ce->res.conf[0] : 0.0));
-	return o;
-}
-
-/* Score the OCR result, route the letter and decide whether a person must look at it. */
-static void classify_decide(struct classify_ctx *ctx, const char *log_id,
-			    const struct classify_ocr_result *res, struct classify_early *ce,
-			    struct classify_outcome *oc)
-{
-	memset(&oc->route, 0, sizeof(oc->route));
-	oc->type = NULL;
-	oc->routed = 0;
-	oc->review[0] = '\0';
-	if (ce != NULL && ce->skip_full) {
-		/* nicht_scannen decided early: there is no full text, the early decision
-		 * stands (its scalars stay in ce for the record) */
-		oc->d = ce->d;
-		memset(&ce->d, 0, sizeof(ce->d));
-		ce->d.best = oc->d.best;
-		ce->d.second = oc->d.second;
-		ce->d.best_score = oc->d.best_score;
-		ce->d.second_score = oc->d.second_score;
-		ce->d.margin = oc->d.margin;
-		ce->d.decided = oc->d.decided;
-	} else {
-		classify_rules_score(ctx->rules, res->text.data, res->top.data, &oc->d);
-		/* With the full text at hand a safe early decision is confirmed by it (the
-		 * rules on text cost milliseconds): a veto or a stronger type further down
-		 * the page wins, so the early pass never decides against the full text. */
-		if (ce != NULL && ce->safe) {
-			ce->agrees = oc->d.decided && oc->d.best == ce->d.best;
-			if (!ce->agrees)
-				log_warnx(
-				    "%s: the early pass decided %s, the full text %s%s; the full "
-				    "text decides",
-				    log_id, classify_rules_type(ctx->rules, (size_t)ce->d.best)->id,
-				    oc->d.decided ? "decided " : "is unsure",
-				    oc->d.decided
-					? classify_rules_type(ctx->rules, (size_t)oc->d.best)->id
-					: "");
-		}
-	}
-	if (!oc->d.decided) {
-		snprintf(oc->review, sizeof(oc->review), "%s", oc->d.reason);
-		return;
-	}
-	oc->type = classify_rules_type(ctx->rules, (size_t)oc->d.best);
-	if (classify_route_letter(&ctx->of, oc->type, res->text.data, res->top.data, &oc->route) !=
-	    0) {
-		snprintf(oc->review, sizeof(oc->review), "%s", oc->route.reason);
-		return;
-	}
-	oc->routed = 1;
-	/* nicht_scannen letters go on like the others: sign passes them unsealed and
-	 * dms-export writes the routing slip that sends the paper to the office. */
-}
-
-
-/* The "classification" object of job.json for an outcome; caller owns it. */
-static json_object *classify_section(struct classify_ctx *ctx,
-				     const struct classify_ocr_result *res,
-				     const struct classify_outcome *oc,
-				     const struct classify_early *ce, double cpu_full)
-{
-	const struct classify_type *t = oc->type;
-	const struct office *of = oc->routed ? oc->route.office : NULL;
-	json_object *o = json_object_new_object(), *p, *ocr, *conf;
-	size_t i;
-
-	json_object_object_add(o, "type", t ? json_object_new_string(t->id) : NULL);
-	json_object_object_add(o, "type_name", t ? json_object_new_string(t->name) : NULL);
-	json_object_object_add(o, "scan_mode",
-			       t ? json_object_new_string(classify_scan_mode_names[t->scan_mode])
-				 : NULL);
-	if (t != NULL) {
-		p = json_object_new_object();
-		json_object_object_add(
-		    p, "integrity",
-		    json_object_new_string(classify_protection_names[t->integrity]));
-		json_object_object_add(
-		    p, "confidentiality",
-		    json_object_new_string(classify_protection_names[t->confidentiality]));
-		json_object_object_add(
-		    p, "availability",
-		    json_object_new_string(classify_protection_names[t->availability]));
-		json_object_object_add(o, "protection", p);
-		json_object_object_add(o, "qs_sample_rate", classify_num(t->qs_sample_rate));
-		json_object_object_add(
-		    o, "priority", json_object_new_string(classify_priority_names[t->priority]));
-	} else {
-		json_object_object_add(o, "protection", NULL);
-		json_object_object_add(o, "qs_sample_rate", NULL);
-		json_object_object_add(o, "priority", NULL);
-	}
-	json_object_object_add(o, "office", of ? json_object_new_string(of->id) : NULL);
-	json_object_object_add(o, "office_name", of ? json_object_new_string(of->name) : NULL);
-	json_object_object_add(o, "pilot", of ? json_object_new_boolean(of->pilot) : NULL);
-	json_object_object_add(o, "routed_by", of ? json_object_new_string(oc->route.how) : NULL);
-	if (of != NULL && oc->route.matched[0] != '\0')
-		json_object_object_add(o, "addressee", json_object_new_string(oc->route.matched));
-	classify_scores_json(ctx, o, &oc->d);
-	json_object_object_add(o, "min_score", classify_num(classify_rules_min_score(ctx->rules)));
-	json_object_object_add(o, "min_margin",
-			       classify_num(classify_rules_min_margin(ctx->rules)));
-	json_object_object_add(o, "decided_by", t ? json_object_new_string("rules") : NULL);
-	json_object_object_add(o, "review_reason",
-			       oc->review[0] ? json_object_new_string(oc->review) : NULL);
-	json_object_object_add(o, "trace", classify_decision_trace(ctx->rules, &oc->d));
-	json_object_object_add(
-	    o, "decided_from",
-	    json_object_new_string(
-		ce != NULL && ce->safe && (ce->skip_full || ce->agrees) ? "early" : "full"));
-	json_object_object_add(o, "early", ce != NULL ? classify_early_json(ctx, ce) : NULL);
-	ocr = json_object_new_object();
-	json_object_object_add(ocr, "full_text",
-			       json_object_new_boolean(ce == NULL || !ce->skip_full));
-	if (ce != NULL && ce->skip_full)
-		json_object_object_add(
-		    ocr, "skipped",
-		    json_object_new_string("nicht_scannen decided early: the paper goes on, no "
-					   "searchable PDF is needed"));
-	json_object_object_add(ocr, "cpu_seconds",
-			       cpu_full >= 0 ? json_object_new_double(cpu_full) : NULL);
-	json_object_object_add(ocr, "pages_total", json_object_new_int((int)res->pages_total));
-	json_object_object_add(ocr, "engine", json_object_new_string(classify_ocr_version()));
-	json_object_object_add(ocr, "languages",
-			       json_object_new_string(classify_ocr_langs(ctx->ocr)));
-	conf = json_object_new_array();
-	for (i = 0; i < res->n_pages; i++)
-		json_object_array_add(conf, classify_num(res->conf[i]));
-	json_object_object_add(ocr, "confidence", conf);
-	json_object_object_add(ocr, "pages", json_object_new_int((int)res->n_pages));
-	json_object_object_add(ocr, "utf8_cleaned", json_object_new_boolean(res->cleaned));
-	json_object_object_add(o, "ocr", ocr);
-	return o;
 }
 
 /* The image to recognise in a job: scan.tiff, else an imported original image. */
@@ -551,8 +166,8 @@ static int classify_job_ocr(struct classify_ctx *ctx, job *j, const char *image,
 			  strerror(errno));
 		goto out;
 	}
-	if ((o = classify_ocr_run(ctx->ocr, job_id(j), img, image, base, res, err, sizeof(err))) !=
-	    0) {
+	if ((o = classify_ocr_run(ctx->eng.ocr, job_id(j), img, image, base, res, err,
+				  sizeof(err))) != 0) {
 		if (o == CLASSIFY_OCR_UNREADABLE)
 			stage_set(r, STAGE_QUARANTINE, "%s (then 'mailroom requeue %s')", err,
 				  job_id(j));
@@ -676,7 +291,7 @@ static int classify_process(void *arg, struct stage_env *env, job *j, struct sta
 		return 0;
 	}
 	img = job_path(j, image);
-	early = classify_early_pass(ctx, job_id(j), img, image, &ce, err, sizeof(err));
+	early = classify_early_pass(&ctx->eng, job_id(j), img, image, &ce, err, sizeof(err));
 	free(img);
 	if (early == CLASSIFY_OCR_UNREADABLE) {
 		stage_set(r, STAGE_QUARANTINE, "%s (then 'mailroom requeue %s')", err, job_id(j));
@@ -699,9 +314,9 @@ static int classify_process(void *arg, struct stage_env *env, job *j, struct sta
 			 job_id(j), image, res.n_pages, res.text.len,
 			 res.n_pages ? mean / (double)res.n_pages : 0.0, cpu_full);
 	}
-	classify_decide(ctx, job_id(j), &res, &ce, &oc);
+	classify_decide(&ctx->eng, job_id(j), &res, &ce, &oc);
 	json_object_object_add(job_meta(j), "classification",
-			       classify_section(ctx, &res, &oc, &ce, cpu_full));
+			       classify_section(&ctx->eng, &res, &oc, &ce, cpu_full));
 	if ((dup = classify_job_dup(ctx, env, j, image, &dm)) == 1) {
 		json_object *c = job_section(j, "classification");
 
@@ -723,11 +338,12 @@ static int classify_process(void *arg, struct stage_env *env, job *j, struct sta
 	if (oc.review[0] != '\0') {
 		r->action = "classified";
 		snprintf(r->detail, sizeof(r->detail), "%s%s %.1f vs %s %.1f, margin %.1f", dupnote,
-			 oc.d.best >= 0 ? classify_rules_type(ctx->rules, (size_t)oc.d.best)->id
+			 oc.d.best >= 0 ? classify_rules_type(ctx->eng.rules, (size_t)oc.d.best)->id
 					: "(none)",
 			 oc.d.best_score,
-			 oc.d.second >= 0 ? classify_rules_type(ctx->rules, (size_t)oc.d.second)->id
-					  : "(none)",
+			 oc.d.second >= 0
+			     ? classify_rules_type(ctx->eng.rules, (size_t)oc.d.second)->id
+			     : "(none)",
 			 oc.d.second_score, oc.d.margin);
 		stage_set(r, STAGE_REVIEW, "%s", oc.review);
 		goto out;
@@ -765,13 +381,13 @@ static void classify_explain_text(struct classify_ctx *ctx, const char *file,
 			   : "");
 	printf("  score:     %.1f", oc->d.best_score);
 	if (oc->d.best >= 0)
-		printf(" (%s)", classify_rules_type(ctx->rules, (size_t)oc->d.best)->id);
+		printf(" (%s)", classify_rules_type(ctx->eng.rules, (size_t)oc->d.best)->id);
 	printf(", second %.1f (%s), margin %.1f  [min_score %.1f, min_margin %.1f]\n",
 	       oc->d.second_score,
-	       oc->d.second >= 0 ? classify_rules_type(ctx->rules, (size_t)oc->d.second)->id
+	       oc->d.second >= 0 ? classify_rules_type(ctx->eng.rules, (size_t)oc->d.second)->id
 				 : "none",
-	       oc->d.margin, classify_rules_min_score(ctx->rules),
-	       classify_rules_min_margin(ctx->rules));
+	       oc->d.margin, classify_rules_min_score(ctx->eng.rules),
+	       classify_rules_min_margin(ctx->eng.rules));
 	if (oc->review[0] != '\0')
 		printf("  review:    %s\n", oc->review);
 	printf("  ocr:       %zu page(s), confidence", res->n_pages);
@@ -783,7 +399,7 @@ static void classify_explain_text(struct classify_ctx *ctx, const char *file,
 		const char *p;
 
 		printf("    %-12s %-5s %-5s %+5.1f  line %-4d ",
-		       classify_rules_type(ctx->rules, (size_t)h->type)->id, h->kind,
+		       classify_rules_type(ctx->eng.rules, (size_t)h->type)->id, h->kind,
 		       classify_region_names[h->region], h->weight, h->line);
 		for (p = h->matched; *p != '\0'; p++) {
 			if (*p == '\x1f')
@@ -803,7 +419,7 @@ static int classify_worker_init(void *arg, struct stage_env *env)
 	char err[1024];
 
 	(void)env;
-	if ((ctx->ocr = classify_ocr_open(NULL, err, sizeof(err))) == NULL) {
+	if (classify_engine_start(&ctx->eng, err, sizeof(err)) == -1) {
 		log_errorx("%s", err);
 		return -1;
 	}
@@ -816,53 +432,31 @@ static int classify_explain(struct classify_ctx *ctx, char **files, int n, int j
 	int i, rc = EX_OK;
 
 	for (i = 0; i < n; i++) {
-		struct classify_ocr_result res;
-		struct classify_outcome oc;
-		struct classify_early ce;
+		struct classify_letter l;
 		char err[1024];
-		double cpu0, cpu_full = -1.0;
 
-		memset(&oc, 0, sizeof(oc));
-		memset(&res, 0, sizeof(res));
-		if (classify_early_pass(ctx, files[i], files[i], NULL, &ce, err, sizeof(err)) !=
-		    0) {
+		if (classify_engine_file(&ctx->eng, files[i], &l, err, sizeof(err)) != 0) {
 			log_errorx("%s", err);
-			classify_early_free(&ce);
+			classify_letter_free(&l);
 			rc = EX_DATAERR;
 			continue;
 		}
-		cpu0 = classify_ocr_cpu();
-		if (ce.skip_full) {
-			res = ce.res;
-			memset(&ce.res, 0, sizeof(ce.res));
-		} else if (classify_ocr_run(ctx->ocr, files[i], files[i], NULL, NULL, &res, err,
-					    sizeof(err)) != 0) {
-			log_errorx("%s", err);
-			classify_ocr_result_free(&res);
-			classify_early_free(&ce);
-			rc = EX_DATAERR;
-			continue;
-		} else {
-			cpu_full = classify_ocr_cpu() - cpu0;
-		}
-		classify_decide(ctx, files[i], &res, &ce, &oc);
 		if (json) {
-			json_object *o = classify_section(ctx, &res, &oc, &ce, cpu_full);
+			json_object *o =
+			    classify_section(&ctx->eng, &l.res, &l.oc, &l.early, l.cpu_full);
 
 			json_object_object_add(o, "file", json_object_new_string(files[i]));
 			json_object_object_add(o, "extraction",
-					       classify_extract(res.text.data, res.top.data));
+					       classify_extract(l.res.text.data, l.res.top.data));
 			printf("%s\n",
 			       json_object_to_json_string_ext(
 				   o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 			json_object_put(o);
 		} else {
-			classify_explain_text(ctx, files[i], &res, &oc);
+			classify_explain_text(ctx, files[i], &l.res, &l.oc);
 		}
 		fflush(stdout);
-		classify_early_free(&ce);
-		classify_decision_free(&oc.d);
-		classify_ocr_result_free(&res);
+		classify_letter_free(&l);
 	}
 	return rc;
 }
@@ -915,7 +509,7 @@ int main(int argc, char **argv)
 	}
 	/* Every configuration file is checked before anything else happens. */
 	if (settings_load(conf_dir, &set, &ce) == -1 ||
-	    classify_load_conf(set.conf_dir, &ctx, &ce) == -1) {
+	    classify_engine_load(set.conf_dir, &ctx.eng, &ce) == -1) {
 		log_errorx("configuration: %s", ce.msg);
 		rc = EX_CONFIG;
 		goto out;
@@ -928,7 +522,7 @@ int main(int argc, char **argv)
 		env_open = 1;
 	}
 	if (explain) {
-		if ((ctx.ocr = classify_ocr_open(NULL, err, sizeof(err))) == NULL) {
+		if (classify_engine_start(&ctx.eng, err, sizeof(err)) == -1) {
 			log_errorx("%s", err);
 			rc = EX_SOFTWARE;
 			goto out;
@@ -941,22 +535,20 @@ int main(int argc, char **argv)
 	ops.next = CLASSIFY_NEXT;
 	ops.process = classify_process;
 	ops.ctx = &ctx;
-	ops.workers = ctx.cfg.workers;
+	ops.workers = ctx.eng.cfg.workers;
 	ops.worker_init = classify_worker_init;
-	ops.letter_seconds = (unsigned)ctx.cfg.letter_seconds;
-	ops.memory_mb = (unsigned long)ctx.cfg.memory_mb;
+	ops.letter_seconds = (unsigned)ctx.eng.cfg.letter_seconds;
+	ops.memory_mb = (unsigned long)ctx.eng.cfg.memory_mb;
 	log_info("started (tesseract %s, %s; %zu document types; %d worker(s), early decision "
 		 "%s)",
-		 classify_ocr_version(), CLASSIFY_OCR_LANGS, classify_rules_count(ctx.rules),
-		 ctx.cfg.workers, ctx.cfg.early ? "on" : "off");
+		 classify_ocr_version(), CLASSIFY_OCR_LANGS, classify_rules_count(ctx.eng.rules),
+		 ctx.eng.cfg.workers, ctx.eng.cfg.early ? "on" : "off");
 	rc = stage_run(&ops, &env, once);
 out:
 	if (env_open)
 		stage_env_close(&env);
-	ctx.ocr = classify_ocr_close(ctx.ocr);
 	ctx.dup = classify_dup_close(ctx.dup);
-	ctx.rules = classify_rules_free(ctx.rules);
-	offices_free(&ctx.of);
+	classify_engine_free(&ctx.eng);
 	settings_free(&set);
 	return rc;
 }

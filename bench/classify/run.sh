@@ -10,6 +10,8 @@
 # BUILD/bench-work/classify/; the report is also written to
 # BUILD/bench-work/classify/report.txt (report-soak.txt for --pages; per-document
 # rows: results.tsv).
+# BENCH_DOCS=N takes the first N documents only (the smoke test in ctest; the
+# figures want all of them).
 # Skips with a message (exit 0) when ../shared/corpus is absent.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,13 +34,20 @@ for tool in pdftoppm tesseract; do
 done
 [ -x "$bin" ] || { echo "bench-classify: $bin not built (make build, or cmake --build $build)" >&2; exit 69; }
 
-work=$build/bench-work/classify
+work=${BENCH_WORK:-$build/bench-work/classify} # BENCH_WORK: elsewhere (the smoke test)
 mkdir -p "$work/render"
 manifest=$work/manifest.tsv
 : >"$manifest"
 tab=$(printf '\t')
 # PAGES.tsv: file page page_type document_type; the document's label is LABELS.tsv's.
+ndocs=0
+last=
 tail -n +2 "$corpus/PAGES.tsv" | while IFS="$tab" read -r file page _ _; do
+	if [ "$file" != "$last" ]; then
+		ndocs=$((ndocs + 1))
+		last=$file
+		[ "$ndocs" -le "${BENCH_DOCS:-100000}" ] || break
+	fi
 	label=$(awk -F "$tab" -v f="$file" '$1 == f { print $2; exit }' "$corpus/LABELS.tsv")
 	[ -n "$label" ] || { echo "bench-classify: $file has no label in LABELS.tsv" >&2; exit 65; }
 	case $file in
