@@ -10,7 +10,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo clean pki bench-classify bench-pipeline
+.PHONY: all deps build test demo clean pki bench-classify bench-pipeline bench-sign
 
 all: build
 
@@ -40,3 +40,6 @@ pki:
 
 clean:
 	rm -rf $(BUILD)
+
+bench-sign: build
+	sh bench/sign/run.sh $(BUILD)

@@ -125,27 +125,34 @@ out:
 	return rc;
 }
 
-/* Stream content through md (and SHA-256 for the caller). 0 or -1 (read error). */
+/* Stream content through md (and SHA-256 for the caller: the same pass when md is
+ * SHA-256, which hashes every byte once). 0 or -1 (read error). */
 static int cades_digest_content(BIO *content, const EVP_MD *md, unsigned char *dg,
 				unsigned int *dglen, struct sign_cades_out *res)
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new(), *s = EVP_MD_CTX_new();
+	int same = EVP_MD_get_type(md) == NID_sha256;
+	EVP_MD_CTX *c = EVP_MD_CTX_new(), *s = same ? NULL : EVP_MD_CTX_new();
 	unsigned char *blk = OPENSSL_malloc(CADES_BLOCK);
 	unsigned int slen;
 	int r, rc = -1;
 
 	res->size = 0;
-	if (c == NULL || s == NULL || blk == NULL || !EVP_DigestInit_ex(c, md, NULL) ||
-	    !EVP_DigestInit_ex(s, EVP_sha256(), NULL))
+	if (c == NULL || (!same && s == NULL) || blk == NULL || !EVP_DigestInit_ex(c, md, NULL) ||
+	    (!same && !EVP_DigestInit_ex(s, EVP_sha256(), NULL)))
 		goto out;
 	while ((r = BIO_read(content, blk, CADES_BLOCK)) > 0) {
-		if (!EVP_DigestUpdate(c, blk, (size_t)r) || !EVP_DigestUpdate(s, blk, (size_t)r))
+		if (!EVP_DigestUpdate(c, blk, (size_t)r) ||
+		    (!same && !EVP_DigestUpdate(s, blk, (size_t)r)))
 			goto out;
 		res->size += (unsigned long long)r;
 	}
 	if (r < 0) /* a file BIO reports a read error as -1 */
 		goto out;
-	if (!EVP_DigestFinal_ex(c, dg, dglen) || !EVP_DigestFinal_ex(s, res->sha256, &slen))
+	if (!EVP_DigestFinal_ex(c, dg, dglen))
+		goto out;
+	if (same)
+		memcpy(res->sha256, dg, DIGEST_SHA256_LEN);
+	else if (!EVP_DigestFinal_ex(s, res->sha256, &slen))
 		goto out;
 	rc = 0;
 out:
