@@ -127,7 +127,8 @@ static int extract_date_kind(pcre2_code *re, int kind, const char *s, size_t len
 		}
 		if (extract_valid_date(y, m, d)) {
 			/* extract_valid_date bounds y, m and d: the text fits in 11 bytes */
-			snprintf(iso, 11, "%04d-%02d-%02d", y % 10000, m % 100, d % 100);
+			snprintf(iso, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u,
+				 (unsigned)d % 100u);
 			*pos = ov[0];
 			rc = 0;
 			break;

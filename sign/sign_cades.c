@@ -8,10 +8,15 @@
  * the digest of that encoding. The signature is checked with the certificate's
  * public key before the .p7s is written, so a faulty key holder cannot produce a
  * seal that does not verify.
+ *
+ * The B-T upgrade parses the finished .p7s, proves that OpenSSL re-encodes it to
+ * the same bytes, adds the signature-time-stamp with CMS_unsigned_add1_attr and
+ * encodes it again; only SignerInfo.unsignedAttrs and the enclosing lengths change.
  */
 #include "sign_cades.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +28,10 @@
 #include <openssl/ess.h>
 #include <openssl/objects.h>
 
+#include "buf.h"
 #include "fileio.h"
 #include "log.h"
+#include "xalloc.h"
 
 #define CADES_MAX_ATTRS 16
 #define CADES_MAX_DER (256u << 10) /* a .p7s is a few KiB; anything bigger is a bug */
@@ -287,5 +294,179 @@ int sign_cades_file(sign_key *k, const EVP_MD *md, time_t t, const char *content
 out:
 	BIO_free(in);
 	BIO_free(mem);
+	return rc;
+}
+
+/* The signing-time attribute of si as time_t; (time_t)-1 if absent or unreadable. */
+static time_t cades_signing_time(CMS_SignerInfo *si)
+{
+	int i = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
+	ASN1_TYPE *at;
+	struct tm tm;
+
+	if (i < 0 || (at = X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(si, i), 0)) == NULL ||
+	    (at->type != V_ASN1_UTCTIME && at->type != V_ASN1_GENERALIZEDTIME) ||
+	    ASN1_TIME_to_tm(at->value.asn1_string, &tm) != 1)
+		return (time_t)-1;
+	return timegm(&tm);
+}
+
+/*
+ * Parse p7s as a detached SignedData with at least one SignerInfo whose signature
+ * verifies over its signed attributes with the certificate it names. NULL with
+ * err set (PERMANENT) otherwise.
+ */
+static CMS_ContentInfo *cades_parse_signed(const unsigned char *p7s, size_t len,
+					   CMS_SignerInfo **sip, char *err, size_t errlen)
+{
+	const unsigned char *p = p7s;
+	CMS_ContentInfo *cms;
+	STACK_OF(CMS_SignerInfo) * sis;
+
+	if (len == 0 || len > CADES_MAX_DER ||
+	    (cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL) {
+		cades_errf(err, errlen, "not a DER CMS structure (%zu bytes)", len);
+		return NULL;
+	}
+	if (p != p7s + len || OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed ||
+	    CMS_is_detached(cms) != 1 || (sis = CMS_get0_SignerInfos(cms)) == NULL ||
+	    sk_CMS_SignerInfo_num(sis) < 1) {
+		cades_errf(err, errlen, "not a detached SignedData with a SignerInfo");
+		goto fail;
+	}
+	*sip = sk_CMS_SignerInfo_value(sis, 0);
+	/* Finds each signer's certificate among SignedData.certificates. */
+	if (CMS_set1_signers_certs(cms, NULL, 0) < 1 || CMS_SignerInfo_verify(*sip) != 1) {
+		cades_errf(err, errlen,
+			   "its signature does not verify over the signed attributes (damaged?): "
+			   "seal the letter again");
+		goto fail;
+	}
+	return cms;
+fail:
+	CMS_ContentInfo_free(cms);
+	return NULL;
+}
+
+int sign_cades_add_timestamp(sign_tsa *t, const unsigned char *p7s, size_t p7s_len,
+			     unsigned char **out, size_t *out_len, const char *tag, char *err,
+			     size_t errlen)
+{
+	CMS_ContentInfo *cms = NULL, *check = NULL;
+	CMS_SignerInfo *si = NULL, *si2 = NULL;
+	ASN1_OCTET_STRING *sig;
+	struct sign_tsa_info info;
+	unsigned char *re = NULL, *tok = NULL, *der = NULL, *sigcopy = NULL;
+	size_t toklen = 0;
+	time_t st;
+	int relen, derlen = 0, siglen, rc = SIGN_CADES_BT_PERMANENT;
+	char why[256];
+
+	err[0] = '\0';
+	*out = NULL;
+	*out_len = 0;
+	if ((cms = cades_parse_signed(p7s, p7s_len, &si, why, sizeof(why))) == NULL) {
+		cades_errf(err, errlen, "cannot add a time-stamp: %s", why);
+		goto out;
+	}
+	if (CMS_unsigned_get_attr_by_NID(si, NID_id_smime_aa_timeStampToken, -1) >= 0) {
+		rc = SIGN_CADES_BT_ALREADY;
+		goto out;
+	}
+	/* Only if OpenSSL writes the parsed structure back byte for byte can adding an
+	 * unsigned attribute leave everything signed untouched. */
+	if ((relen = i2d_CMS_ContentInfo(cms, &re)) <= 0 || (size_t)relen != p7s_len ||
+	    memcmp(re, p7s, p7s_len) != 0) {
+		cades_errf(err, errlen,
+			   "cannot add a time-stamp: the signature is not in the DER form "
+			   "mailroom-sign writes; seal the letter again");
+		goto out;
+	}
+	sig = CMS_SignerInfo_get0_signature(si);
+	siglen = ASN1_STRING_length(sig);
+	sigcopy = xmalloc((size_t)siglen);
+	memcpy(sigcopy, ASN1_STRING_get0_data(sig), (size_t)siglen);
+	/* The imprint covers the value of SignerInfo.signature (EN 319 122-1 5.3). */
+	if ((rc = sign_tsa_stamp(t, sigcopy, (size_t)siglen, &tok, &toklen, err, errlen)) !=
+	    SIGN_TSA_OK)
+		goto out;
+	rc = SIGN_CADES_BT_PERMANENT;
+	if (toklen > INT_MAX ||
+	    !CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tok,
+					   (int)toklen) ||
+	    (derlen = i2d_CMS_ContentInfo(cms, &der)) <= 0 || (size_t)derlen > CADES_MAX_DER) {
+		sign_key_log_errors(tag);
+		cades_errf(err, errlen, "cannot add the time-stamp to the SignedData (OpenSSL)");
+		goto out;
+	}
+	/* Check the result as a verifier would see it: same signature, still valid. */
+	if ((check = cades_parse_signed(der, (size_t)derlen, &si2, why, sizeof(why))) == NULL ||
+	    ASN1_STRING_length(CMS_SignerInfo_get0_signature(si2)) != siglen ||
+	    memcmp(ASN1_STRING_get0_data(CMS_SignerInfo_get0_signature(si2)), sigcopy,
+		   (size_t)siglen) != 0 ||
+	    CMS_unsigned_get_attr_count(si2) != CMS_unsigned_get_attr_count(si)) {
+		cades_errf(err, errlen, "the time-stamped SignedData does not check out (bug)");
+		goto out;
+	}
+	if (sign_tsa_token_info(tok, toklen, &info, why, sizeof(why)) == SIGN_TSA_OK &&
+	    (st = cades_signing_time(si)) != (time_t)-1 && info.gen_time + 60 < st)
+		log_warnx("%s: signing-time is %lld s after the TSA's time: the seal host's clock "
+			  "runs ahead (check NTP); verifiers may flag the signature",
+			  tag, (long long)(st - info.gen_time));
+	*out = xmalloc((size_t)derlen);
+	memcpy(*out, der, (size_t)derlen);
+	*out_len = (size_t)derlen;
+	rc = SIGN_CADES_BT_ADDED;
+out:
+	free(tok);
+	free(sigcopy);
+	OPENSSL_free(re);
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(check);
+	CMS_ContentInfo_free(cms);
+	ERR_clear_error();
+	return rc;
+}
+
+int sign_cades_file_add_timestamp(sign_tsa *t, const char *p7s_path, const char *tag, char *err,
+				  size_t errlen)
+{
+	unsigned char *out = NULL;
+	size_t out_len = 0;
+	buf b;
+	int rc, e;
+	char why[512];
+
+	err[0] = '\0';
+	buf_init(&b, CADES_MAX_DER);
+	errno = 0;
+	if (fio_read_file(p7s_path, CADES_MAX_DER, &b) == -1) {
+		e = errno;
+		cades_errf(err, errlen, "%s: cannot read: %s", p7s_path,
+			   e == E2BIG ? "larger than a signature can be" : strerror(e));
+		rc = (e == ENOENT || e == E2BIG) ? SIGN_CADES_BT_PERMANENT : SIGN_CADES_BT_LATER;
+		errno = rc == SIGN_CADES_BT_LATER ? e : 0;
+		goto out;
+	}
+	rc = sign_cades_add_timestamp(t, (const unsigned char *)b.data, b.len, &out, &out_len, tag,
+				      why, sizeof(why));
+	if (rc != SIGN_CADES_BT_ADDED) {
+		if (rc != SIGN_CADES_BT_ALREADY)
+			cades_errf(err, errlen, "%s: %s", p7s_path, why);
+		errno = 0;
+		goto out;
+	}
+	if (fio_write_atomic(p7s_path, out, out_len, 0600) == -1) {
+		e = errno;
+		cades_errf(err, errlen, "%s: cannot write the time-stamped signature: %s", p7s_path,
+			   strerror(e));
+		rc = SIGN_CADES_BT_LATER;
+		errno = e;
+		goto out;
+	}
+	errno = 0;
+out:
+	free(out);
+	buf_free(&b);
 	return rc;
 }
