@@ -77,9 +77,18 @@ job *job_free(job *j)
 	return NULL;
 }
 
-const char *job_id(const job *j) { return j->id; }
-const char *job_dir(const job *j) { return j->dir; }
-json_object *job_meta(job *j) { return j->root; }
+const char *job_id(const job *j)
+{
+	return j->id;
+}
+const char *job_dir(const job *j)
+{
+	return j->dir;
+}
+json_object *job_meta(job *j)
+{
+	return j->root;
+}
 
 json_object *job_section(job *j, const char *key)
 {
@@ -120,6 +129,19 @@ int job_add_file(job *j, const char *name)
 	json_object_object_add(ent, "sha256", json_object_new_string(""));
 	json_object_object_add(ent, "size", json_object_new_int64(0));
 	json_object_object_add(files, name, ent);
+	return 0;
+}
+
+int job_expect_file(job *j, const char *name, const char *sha256_hex, uint64_t size)
+{
+	json_object *ent, *next;
+
+	if (!json_object_object_get_ex(job_files(j), name, &ent))
+		return -1;
+	next = json_object_new_object();
+	json_object_object_add(next, "sha256", json_object_new_string(sha256_hex));
+	json_object_object_add(next, "size", json_object_new_int64((int64_t)size));
+	json_object_object_add(ent, "next", next);
 	return 0;
 }
 
@@ -204,6 +226,19 @@ void job_set_str(job *j, const char *section, const char *key, const char *value
 	json_object_object_add(s, key, value ? json_object_new_string(value) : NULL);
 }
 
+/* 1 if ent announces a replacement (job_expect_file) with this digest and size. */
+static int job_matches_next(json_object *ent, const char *hex, uint64_t size)
+{
+	json_object *next, *h, *sz;
+
+	return json_object_object_get_ex(ent, "next", &next) &&
+	       json_object_object_get_ex(next, "sha256", &h) &&
+	       json_object_object_get_ex(next, "size", &sz) &&
+	       json_object_is_type(h, json_type_string) &&
+	       strcmp(json_object_get_string(h), hex) == 0 &&
+	       json_object_get_int64(sz) == (int64_t)size;
+}
+
 int job_write(job *j)
 {
 	json_object *files = job_files(j), *end = NULL;
@@ -227,6 +262,8 @@ int job_write(job *j)
 			return -1;
 		}
 		free(fp);
+		if (job_matches_next(ent, hex, size))
+			json_object_object_del(ent, "next"); /* the replacement is done */
 		json_object_object_add(ent, "sha256", json_object_new_string(hex));
 		json_object_object_add(ent, "size", json_object_new_int64((int64_t)size));
 	}
@@ -277,8 +314,9 @@ static int job_check_files(job *j, char *err, size_t errlen)
 			return -1;
 		}
 		free(fp);
-		if (strcmp(hex, json_object_get_string(h)) != 0 ||
-		    (int64_t)size != json_object_get_int64(sz)) {
+		if ((strcmp(hex, json_object_get_string(h)) != 0 ||
+		     (int64_t)size != json_object_get_int64(sz)) &&
+		    !job_matches_next(ent, hex, size)) {
 			job_errf(err, errlen,
 				 "%s: content does not match its recorded SHA-256 (altered or "
 				 "truncated)",

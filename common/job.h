@@ -47,6 +47,15 @@ json_object *job_section(job *j, const char *key);
 int job_add_file(job *j, const char *name);
 /* Remove a payload file from the record (the file itself is left alone). */
 void job_drop_file(job *j, const char *name);
+/*
+ * Announce that the recorded file name is about to be replaced, atomically, by
+ * content with this SHA-256 (hex) and size: job_read accepts either content
+ * until a job_write finds the file replaced (it then forgets the announcement). The protocol for replacing a recorded file: write the new
+ * content under another name (durably), job_expect_file + job_write, rename it
+ * over the old one. A crash at any point leaves a record that matches. -1 if
+ * name is not recorded.
+ */
+int job_expect_file(job *j, const char *name, const char *sha256_hex, uint64_t size);
 /* 1 if the record lists file name. */
 int job_has_file(const job *j, const char *name);
 /* The recorded sha256 hex of name, or NULL; owned by the job. */

@@ -24,6 +24,10 @@ mkdir -p "$var"
 say "Test PKI (test-only, never qualified) in var/pki"
 sh "$top/scripts/pki.sh" "$var"
 
+say "Test TSA (RFC 3161, test-only) on 127.0.0.1:3180 for the CAdES-B-T seals"
+sh "$top/scripts/tsa.sh" start "$var" 3180
+trap 'sh "$top/scripts/tsa.sh" stop "$var" >/dev/null 2>&1' EXIT
+
 say "Sample letters (rendered from samples/letters with groff + ghostscript)"
 sh "$top/scripts/sample-letters.sh" "$var/samples" >/dev/null
 mkdir -p "$var/import"
@@ -38,7 +42,7 @@ say "1 scan: one sheet from the SANE 'test' scanner, then the import folder"
 say "2 classify: OCR (tesseract deu+eng) and the Scankonzept"
 "$bin/mailroom-classify" -c "$conf" --once
 
-say "3 sign: Transfervermerk and CAdES seal for replacing scans"
+say "3 sign: Transfervermerk and CAdES seal for replacing scans (B-T with a time-stamp for integrity 'sehr hoch')"
 "$bin/mailroom-sign" -c "$conf" --once
 
 say "4 dms-export: xdomea packages into the office inboxes, routing slips for paper"

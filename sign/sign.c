@@ -66,6 +66,7 @@
 #include "sign_cades.h"
 #include "sign_key.h"
 #include "sign_qs.h"
+#include "sign_tsa.h"
 #include "sign_tv.h"
 #include "stage.h"
 #include "timefmt.h"
@@ -78,7 +79,8 @@
 
 #define SIGN_PROGRAM "mailroom-sign"
 #define SIGN_CONF_FILE "signing.yaml"
-#define SIGN_MAX_FILES 8 /* scan.tiff, original.*, ocr.pdf */
+#define SIGN_MAX_FILES 8	/* scan.tiff, original.*, ocr.pdf */
+#define SIGN_P7S_MAX (1u << 20) /* a detached signature with its chain and token */
 #define SIGN_NAME_MAX 1024
 
 /*
@@ -100,6 +102,8 @@
 #define DEF_SIGN_LEVEL_NORMAL 0		    /* B-B */
 #define DEF_SIGN_LEVEL_HOCH 0		    /* B-B */
 #define DEF_SIGN_LEVEL_SEHR_HOCH 1	    /* B-T (TR-03138 A.AM.IN.SH.2: timestamps) */
+#define VAR_SIGN_TSA "tsa" /* {url, ca, policy, digest, timeout_seconds, tls_ca, proxy} */
+#define DEF_SIGN_TSA_CA "${var}/pki/ca.pem" /* -> tsa_ca_path */
 #define VAR_SIGN_SCHEMA "schema"	    /* the Transfervermerk XSD */
 #define DEF_SIGN_SCHEMA MAILROOM_SIGN_XSD   /* -> schema_path */
 
@@ -117,12 +121,17 @@ struct sign_conf {
 	const char *digest_name;
 	const char *procedure_name, *procedure_version;
 	int level[3]; /* per protection need (sign_protection): index into sign_levels */
+	/* tsa: (needed when a level is B-T) */
+	const char *tsa_url, *tsa_policy, *tsa_digest, *tsa_proxy;
+	char *tsa_ca_path, *tsa_tls_ca_path;
+	long tsa_timeout;
 };
 
 /* What process() needs. */
 struct sign_ctx {
 	struct sign_conf *conf;
 	sign_key *key;
+	sign_tsa *tsa; /* NULL when no level is B-T */
 	xmlschema *schema;
 	char subject[SIGN_NAME_MAX], issuer[SIGN_NAME_MAX], serial[128], algorithm[64];
 	int test_pki;
@@ -167,6 +176,8 @@ static void sign_conf_free(struct sign_conf *c)
 	free(c->ca_path);
 	free(c->schema_path);
 	free(c->pin_file);
+	free(c->tsa_ca_path);
+	free(c->tsa_tls_ca_path);
 	for (i = 0; i < c->n_chain; i++)
 		free(c->chain[i]);
 	free(c->chain);
@@ -174,20 +185,45 @@ static void sign_conf_free(struct sign_conf *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* The tsa: block; required when a protection need is sealed B-T. -1 with e set. */
+static int sign_conf_tsa(const settings *set, struct sign_conf *c, conf_err *e)
+{
+	static const char *const keys[] = {"url",    "ca",    "policy", "digest", "timeout_seconds",
+					   "tls_ca", "proxy", NULL};
+	const conf_node *t = conf_get(c->root, VAR_SIGN_TSA);
+	int i, bt = 0;
+
+	for (i = 0; i < 3; i++)
+		bt |= c->level[i] == 1;
+	if (t == NULL) {
+		if (!bt)
+			return 0;
+		conf_fail(e, c->root,
+			  "a protection need is sealed B-T (levels:) but there is no 'tsa:' with "
+			  "the url of the time-stamping authority; add it, or seal B-B only");
+		return -1;
+	}
+	if (conf_expect(t, CONF_MAP, VAR_SIGN_TSA, e) == -1 ||
+	    conf_check_keys(t, keys, VAR_SIGN_TSA, e) == -1 ||
+	    conf_str(t, "url", 1, NULL, &c->tsa_url, e) == -1 ||
+	    sign_conf_path(t, "ca", DEF_SIGN_TSA_CA, set, &c->tsa_ca_path, e) == -1 ||
+	    conf_str(t, "policy", 0, NULL, &c->tsa_policy, e) == -1 ||
+	    conf_str(t, "digest", 0, "sha256", &c->tsa_digest, e) == -1 ||
+	    conf_long(t, "timeout_seconds", 0, SIGN_TSA_DEFAULT_TIMEOUT, 1, 600, &c->tsa_timeout,
+		      e) == -1 ||
+	    sign_conf_path(t, "tls_ca", NULL, set, &c->tsa_tls_ca_path, e) == -1 ||
+	    conf_str(t, "proxy", 0, NULL, &c->tsa_proxy, e) == -1)
+		return -1;
+	return 0;
+}
+
 /* Load conf_dir/signing.yaml. -1 with e set (file:line) on error. */
 static int sign_conf_load(const settings *set, struct sign_conf *c, conf_err *e)
 {
-	static const char *const top[] = {VAR_SIGN_KEY,
-					  VAR_SIGN_CERT,
-					  VAR_SIGN_CHAIN,
-					  VAR_SIGN_CA,
-					  VAR_SIGN_DIGEST,
-					  VAR_SIGN_PIN_FILE,
-					  VAR_SIGN_PIN_ENV,
-					  VAR_SIGN_PROCEDURE,
-					  VAR_SIGN_LEVELS,
-					  VAR_SIGN_SCHEMA,
-					  NULL};
+	static const char *const top[] = {VAR_SIGN_KEY,	    VAR_SIGN_CERT,	VAR_SIGN_CHAIN,
+					  VAR_SIGN_CA,	    VAR_SIGN_DIGEST,	VAR_SIGN_PIN_FILE,
+					  VAR_SIGN_PIN_ENV, VAR_SIGN_PROCEDURE, VAR_SIGN_LEVELS,
+					  VAR_SIGN_TSA,	    VAR_SIGN_SCHEMA,	NULL};
 	static const char *const proc_keys[] = {"name", "version", NULL};
 	const conf_node *proc, *lv;
 	const char **chain = NULL;
@@ -204,16 +240,13 @@ static int sign_conf_load(const settings *set, struct sign_conf *c, conf_err *e)
 	}
 	if (conf_check_keys(c->root, top, SIGN_CONF_FILE, e) == -1)
 		goto out;
-	if (sign_conf_path(c->root, VAR_SIGN_KEY, DEF_SIGN_KEY, set, &c->key_path, e) ==
-		-1 ||
-	    sign_conf_path(c->root, VAR_SIGN_CERT, DEF_SIGN_CERT, set, &c->cert_path,
-			   e) == -1 ||
+	if (sign_conf_path(c->root, VAR_SIGN_KEY, DEF_SIGN_KEY, set, &c->key_path, e) == -1 ||
+	    sign_conf_path(c->root, VAR_SIGN_CERT, DEF_SIGN_CERT, set, &c->cert_path, e) == -1 ||
 	    sign_conf_path(c->root, VAR_SIGN_CA, NULL, set, &c->ca_path, e) == -1 ||
 	    sign_conf_path(c->root, VAR_SIGN_PIN_FILE, NULL, set, &c->pin_file, e) == -1)
 		goto out;
 	if (conf_get(c->root, VAR_SIGN_SCHEMA) != NULL) {
-		if (sign_conf_path(c->root, VAR_SIGN_SCHEMA, NULL, set, &c->schema_path,
-				   e) == -1)
+		if (sign_conf_path(c->root, VAR_SIGN_SCHEMA, NULL, set, &c->schema_path, e) == -1)
 			goto out;
 	} else {
 		c->schema_path = xstrdup(DEF_SIGN_SCHEMA);
@@ -262,6 +295,8 @@ static int sign_conf_load(const settings *set, struct sign_conf *c, conf_err *e)
 				      &c->level[i], e) == -1)
 				goto out;
 	}
+	if (sign_conf_tsa(set, c, e) == -1)
+		goto out;
 	rc = 0;
 out:
 	free(chain);
@@ -388,6 +423,119 @@ static unsigned long long sign_file_size(job *j, const char *name)
 	return sz != NULL ? (unsigned long long)json_object_get_int64(sz) : 0;
 }
 
+/*
+ * CAdES-B-T: add a signature-time-stamp to every signature of the letter
+ * (signing.signatures), each exactly once. A recorded .p7s is replaced by the
+ * protocol of job_expect_file (new content under another name, announced in
+ * job.json, renamed over), so a crash at any point leaves a record that matches
+ * its files, and a retry asks the TSA only for what is still missing: the seals
+ * themselves are never made twice. 0 when all are stamped (signing.timestamps
+ * filled), -1 with r set: deferred while the TSA cannot answer, quarantined when
+ * its answer is wrong; both with the record written (B-B seals, pending).
+ */
+static int sign_stamp(struct sign_ctx *sc, job *j, json_object *s, struct stage_result *r)
+{
+	json_object *ts = json_object_new_object();
+	const char *id = job_id(j);
+	char err[1024], hex[DIGEST_SHA256_HEX];
+	unsigned char md[DIGEST_SHA256_LEN];
+	int rc = -1, n = 0;
+
+	json_object_object_foreach(sign_get(s, "signatures"), content, pv)
+	{
+		const char *p7s = json_object_get_string(pv);
+		char *path = job_path(j, p7s), *bt = xasprintf("%s.bt", path);
+		unsigned char *out = NULL;
+		size_t out_len = 0;
+		struct sign_tsa_info info;
+		buf b;
+		int st;
+
+		(void)content;
+		buf_init(&b, SIGN_P7S_MAX);
+		if (fio_read_file(path, SIGN_P7S_MAX, &b) == -1) {
+			stage_set(r, STAGE_QUARANTINE,
+				  "cannot read %s for its time-stamp: %s; the record lists it. "
+				  "Find out who changed the job directory",
+				  p7s, strerror(errno));
+			goto next_fail;
+		}
+		st = sign_cades_add_timestamp(sc->tsa, (const unsigned char *)b.data, b.len, &out,
+					      &out_len, id, err, sizeof(err));
+		if (st == SIGN_CADES_BT_LATER) {
+			json_object_object_add(s, "pending_reason", json_object_new_string(err));
+			stage_set(r, STAGE_DEFER,
+				  "time-stamp for %s: %s. The seals are in place (CAdES-B-B); only "
+				  "the time-stamps are asked again; will retry",
+				  p7s, err);
+			goto next_fail;
+		}
+		if (st == SIGN_CADES_BT_PERMANENT) {
+			json_object_object_add(s, "pending_reason", json_object_new_string(err));
+			stage_set(
+			    r, STAGE_QUARANTINE,
+			    "time-stamp for %s: %s. Fix tsa: in conf/signing.yaml (or ask the "
+			    "TSA's operator), then 'mailroom requeue %s': the seals are kept, "
+			    "only the time-stamps are asked again",
+			    p7s, err, id);
+			goto next_fail;
+		}
+		if (st == SIGN_CADES_BT_ADDED) {
+			digest_sha256(out, out_len, md);
+			digest_hex(md, sizeof(md), hex);
+			if (fio_write_atomic(bt, out, out_len, 0600) == -1 ||
+			    job_expect_file(j, p7s, hex, out_len) == -1 || job_write(j) == -1 ||
+			    fio_rename(bt, path) == -1) {
+				stage_set(r, STAGE_DEFER,
+					  "cannot store the time-stamped %s: %s; will "
+					  "retry",
+					  p7s, strerror(errno));
+				goto next_fail;
+			}
+			log_debug("%s: %s time-stamped", id, p7s);
+		}
+		if (sign_cades_timestamp_info(
+			st == SIGN_CADES_BT_ADDED ? out : (const unsigned char *)b.data,
+			st == SIGN_CADES_BT_ADDED ? out_len : b.len, &info, err,
+			sizeof(err)) == 1) {
+			json_object *o = json_object_new_object();
+			char when[TIMEFMT_ISO_MAX];
+
+			timefmt_iso(info.gen_time, when);
+			json_object_object_add(o, "time", json_object_new_string(when));
+			json_object_object_add(o, "serial", json_object_new_string(info.serial));
+			json_object_object_add(o, "policy", json_object_new_string(info.policy));
+			json_object_object_add(o, "tsa", json_object_new_string(info.tsa_cert));
+			json_object_object_add(ts, p7s, o);
+		}
+		n++;
+		free(out);
+		buf_free(&b);
+		free(path);
+		free(bt);
+		continue;
+	next_fail:
+		free(out);
+		buf_free(&b);
+		free(path);
+		free(bt);
+		if (job_write(j) == -1)
+			log_warn("%s: cannot record the pending time-stamp", id);
+		goto out;
+	}
+	json_object_object_del(s, "timestamps_pending");
+	json_object_object_del(s, "pending_reason");
+	json_object_object_add(s, "level", json_object_new_string("CAdES-B-T"));
+	json_object_object_add(s, "tsa_url", json_object_new_string(sign_tsa_url(sc->tsa)));
+	json_object_object_add(s, "timestamps", ts);
+	ts = NULL;
+	log_info("%s: %d signature(s) time-stamped by %s", id, n, sign_tsa_url(sc->tsa));
+	rc = 0;
+out:
+	json_object_put(ts);
+	return rc;
+}
+
 /* Seal an "ersetzend" letter: QS, Transfervermerk, CAdES signatures, record. */
 static int sign_seal(struct sign_ctx *sc, job *j, struct stage_result *r)
 {
@@ -428,6 +576,23 @@ static int sign_seal(struct sign_ctx *sc, job *j, struct stage_result *r)
 			  "the seal certificate is not valid now (expired or not yet valid); "
 			  "install a valid one (cert: in conf/signing.yaml) and restart "
 			  "mailroom-sign");
+		goto out;
+	}
+	/* sealed by an earlier attempt, the time-stamps still missing: only those */
+	if ((s = sign_get(meta, "signing")) != NULL && sign_get(s, "timestamps_pending") != NULL) {
+		if (sc->tsa == NULL) {
+			stage_set(
+			    r, STAGE_DEFER,
+			    "the letter waits for the time-stamps of its CAdES-B-T seals, but "
+			    "conf/signing.yaml has no tsa: any more; configure the TSA");
+			goto out;
+		}
+		if (sign_stamp(sc, j, s, r) == -1)
+			goto out;
+		r->verdict = STAGE_NEXT;
+		r->action = "time-stamped";
+		snprintf(r->detail, sizeof(r->detail),
+			 "CAdES-B-T: the seals of an earlier attempt time-stamped");
 		goto out;
 	}
 	if (!job_has_file(j, "scan.tiff")) {
@@ -487,7 +652,7 @@ static int sign_seal(struct sign_ctx *sc, job *j, struct stage_result *r)
 	}
 	/* The Transfervermerk, validated, written, sealed. */
 	memset(&seal, 0, sizeof(seal));
-	seal.level = "CAdES-B-B";
+	seal.level = level == 1 ? "CAdES-B-T" : "CAdES-B-B"; /* the stamp follows the seal */
 	seal.subject = sc->subject;
 	seal.issuer = sc->issuer;
 	seal.serial = sc->serial;
@@ -533,13 +698,9 @@ static int sign_seal(struct sign_ctx *sc, job *j, struct stage_result *r)
 	level_name = sign_levels[level];
 	s = json_object_new_object();
 	json_object_object_add(s, "level", json_object_new_string("CAdES-B-B"));
-	if (strcmp(level_name, "B-B") != 0) {
+	if (level == 1) {
 		json_object_object_add(s, "required_level", json_object_new_string("CAdES-B-T"));
-		json_object_object_add(
-		    s, "pending",
-		    json_object_new_string("signature-time-stamp: the seal is CAdES-B-B; the "
-					   "time-stamp that makes it B-T is added to the same "
-					   "signatures once the TSA client exists (issue 4)"));
+		json_object_object_add(s, "timestamps_pending", json_object_new_boolean(1));
 	}
 	json_object_object_add(s, "certificate", json_object_new_string(sc->subject));
 	json_object_object_add(s, "issuer", json_object_new_string(sc->issuer));
@@ -563,15 +724,13 @@ static int sign_seal(struct sign_ctx *sc, job *j, struct stage_result *r)
 	json_object_object_add(s, "qs", q);
 	json_object_object_add(s, "test_pki", json_object_new_boolean(sc->test_pki));
 	json_object_object_add(meta, "signing", s);
+	if (level == 1 && sign_stamp(sc, j, s, r) == -1)
+		goto out;
 	r->verdict = STAGE_NEXT;
 	r->action = "sealed";
-	snprintf(r->detail, sizeof(r->detail), "CAdES-B-B over %zu file(s)%s%s, %ld page(s)%s",
-		 sealed, sc->test_pki ? " with the TEST seal" : "",
-		 strcmp(level_name, "B-B") != 0 ? ", B-T pending" : "", qs.found_pages,
+	snprintf(r->detail, sizeof(r->detail), "CAdES-%s over %zu file(s)%s, %ld page(s)%s",
+		 level_name, sealed, sc->test_pki ? " with the TEST seal" : "", qs.found_pages,
 		 qs.colour ? "" : ", content match only (not colour)");
-	if (strcmp(level_name, "B-B") != 0)
-		log_warnx("%s: integrity %s needs CAdES-B-T; sealed B-B, time-stamp pending", id,
-			  sign_protection[prot]);
 out:
 	sign_qs_free(&qs);
 	buf_free(&xml);
@@ -680,8 +839,27 @@ int main(int argc, char **argv)
 			   conf.digest_name);
 		goto out;
 	}
-	log_info("seal: %s, %s, %s; certificate %s (issuer %s)", sign_key_describe(sc.key),
-		 sc.algorithm, "CAdES-B-B", sc.subject, sc.issuer);
+	if (conf.tsa_url != NULL) {
+		struct sign_tsa_conf tc;
+
+		memset(&tc, 0, sizeof(tc));
+		tc.url = conf.tsa_url;
+		tc.ca_path = conf.tsa_ca_path;
+		tc.policy = conf.tsa_policy;
+		tc.digest = conf.tsa_digest;
+		tc.timeout_seconds = conf.tsa_timeout;
+		tc.tls_ca_path = conf.tsa_tls_ca_path;
+		tc.proxy = conf.tsa_proxy;
+		if ((sc.tsa = sign_tsa_open(&tc, err, sizeof(err))) == NULL) {
+			log_errorx("configuration: %s", err);
+			goto out;
+		}
+	}
+	log_info("seal: %s, %s; levels normal %s, hoch %s, sehr_hoch %s%s%s; certificate %s "
+		 "(issuer %s)",
+		 sign_key_describe(sc.key), sc.algorithm, sign_levels[conf.level[0]],
+		 sign_levels[conf.level[1]], sign_levels[conf.level[2]], sc.tsa ? "; TSA " : "",
+		 sc.tsa ? sign_tsa_url(sc.tsa) : "", sc.subject, sc.issuer);
 	if (sc.test_pki)
 		log_warnx("the seal comes from the TEST PKI (scripts/pki.sh): it is not "
 			  "qualified and has no legal value");
@@ -700,6 +878,7 @@ out:
 	if (env_open)
 		stage_env_close(&env);
 	sc.key = sign_key_close(sc.key);
+	sc.tsa = sign_tsa_close(sc.tsa);
 	sc.schema = xmlschema_free(sc.schema);
 	sign_conf_free(&conf);
 	settings_free(&set);

@@ -470,3 +470,45 @@ out:
 	buf_free(&b);
 	return rc;
 }
+
+int sign_cades_timestamp_info(const unsigned char *p7s, size_t len, struct sign_tsa_info *info,
+			      char *err, size_t errlen)
+{
+	const unsigned char *p = p7s;
+	STACK_OF(CMS_SignerInfo) * sis;
+	CMS_ContentInfo *cms = NULL;
+	X509_ATTRIBUTE *a;
+	ASN1_TYPE *v;
+	unsigned char *der = NULL;
+	int i, n, rc = -1;
+
+	memset(info, 0, sizeof(*info));
+	if (len > LONG_MAX || (cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL ||
+	    (sis = CMS_get0_SignerInfos(cms)) == NULL || sk_CMS_SignerInfo_num(sis) < 1) {
+		snprintf(err, errlen, "not a CMS SignedData");
+		goto out;
+	}
+	i = CMS_unsigned_get_attr_by_NID(sk_CMS_SignerInfo_value(sis, 0),
+					 NID_id_smime_aa_timeStampToken, -1);
+	if (i < 0) {
+		rc = 0; /* no signature-time-stamp */
+		goto out;
+	}
+	a = CMS_unsigned_get_attr(sk_CMS_SignerInfo_value(sis, 0), i);
+	if ((v = X509_ATTRIBUTE_get0_type(a, 0)) == NULL || v->type != V_ASN1_SEQUENCE) {
+		snprintf(err, errlen, "signature-time-stamp attribute without a token");
+		goto out;
+	}
+	if ((n = i2d_ASN1_TYPE(v, &der)) <= 0) {
+		snprintf(err, errlen, "cannot encode the signature-time-stamp token");
+		goto out;
+	}
+	if (sign_tsa_token_info(der, (size_t)n, info, err, errlen) != SIGN_TSA_OK)
+		goto out;
+	rc = 1;
+out:
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(cms);
+	ERR_clear_error();
+	return rc;
+}

@@ -86,4 +86,12 @@ int sign_cades_add_timestamp(sign_tsa *t, const unsigned char *p7s, size_t p7s_l
 int sign_cades_file_add_timestamp(sign_tsa *t, const char *p7s_path, const char *tag, char *err,
 				  size_t errlen);
 
+/*
+ * What the signature-time-stamp of the first SignerInfo of the DER SignedData p7s
+ * says (not verified: see sign_tsa_stamp and mailroom verify). 1 with info
+ * filled, 0 when there is none, -1 with err set when p7s is not a SignedData.
+ */
+int sign_cades_timestamp_info(const unsigned char *p7s, size_t len, struct sign_tsa_info *info,
+			      char *err, size_t errlen);
+
 #endif

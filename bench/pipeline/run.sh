@@ -45,7 +45,11 @@ for b in mailroom-bench-run mailroom-scan mailroom-classify mailroom-sign mailro
 done
 
 T=$(mktemp -d /tmp/mailroom-bench.XXXXXX)
-cleanup() { if [ "${KEEP:-0}" = 1 ]; then echo "kept $T" >&2; else rm -rf "$T"; fi; }
+tsas=""
+cleanup() {
+	for v in $tsas; do MAILROOM_BIN=$bin sh "$top/scripts/tsa.sh" stop "$v" >/dev/null 2>&1; done
+	if [ "${KEEP:-0}" = 1 ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 times=$T/times
@@ -69,6 +73,10 @@ tree() {
 	sed -i "s/^  stable_seconds: .*/  stable_seconds: 0/" "$1/conf/scan.yaml"
 	sed -i "s|^xsd:.*|xsd: $shared/xsd/xdomea_3.0.0/xdomea.xsd|" "$1/conf/export.yaml"
 	sh "$top/scripts/pki.sh" "$1/var" >/dev/null
+	# the TEST TSA of this tree (CAdES-B-T letters), on a free port
+	url=$(MAILROOM_BIN=$bin sh "$top/scripts/tsa.sh" start "$1/var" 0)
+	sed -i "s|^  url: .*|  url: $url|" "$1/conf/signing.yaml"
+	tsas="$tsas $1/var"
 }
 # stages DIR LABEL: run the four stages --once on the tree, each timed.
 stages() {

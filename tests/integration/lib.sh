@@ -19,7 +19,10 @@ if [ -f "$CONF/export.yaml" ]; then
 	sed -i "s|^xsd:.*|xsd: $MAILROOM_SHARED/xsd/xdomea_3.0.0/xdomea.xsd|" "$CONF/export.yaml"
 fi
 mkdir -p "$VAR"
-cleanup() { [ "${KEEP:-0}" = 1 ] && echo "kept $T" >&2 || rm -rf "$T"; }
+cleanup() {
+	[ -f "$VAR/tsa/pid" ] && sh "$MAILROOM_SOURCE/scripts/tsa.sh" stop "$VAR" >/dev/null 2>&1
+	[ "${KEEP:-0}" = 1 ] && echo "kept $T" >&2 || rm -rf "$T"
+}
 trap cleanup EXIT
 
 fails=0
@@ -42,7 +45,17 @@ need_shared() {
 	fi
 }
 
-pki() { sh "$MAILROOM_SOURCE/scripts/pki.sh" "$VAR" >/dev/null; }
+# pki: the TEST PKI in $VAR/pki and a TEST TSA of this tree on a free port (stopped
+# at exit), with conf/signing.yaml's tsa url pointed at it.
+pki() {
+	local url
+	sh "$MAILROOM_SOURCE/scripts/pki.sh" "$VAR" >/dev/null
+	url=$(MAILROOM_FAULT= sh "$MAILROOM_SOURCE/scripts/tsa.sh" start "$VAR" 0) || {
+		echo "FAIL: cannot start the test TSA (scripts/tsa.sh)" >&2
+		exit 1
+	}
+	sed -i "s|^  url: .*|  url: $url|" "$CONF/signing.yaml"
+}
 scan_import() { "$MAILROOM_BIN/mailroom-scan" -c "$CONF" --once --import "$1"; }
 stage() { # stage classify|sign|dms-export [args]
 	local s=$1

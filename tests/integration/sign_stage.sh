@@ -25,7 +25,7 @@ done
 [ -x "$MKJOB" ] && [ -x "$SIGN" ] || { echo "FAIL: build mailroom-sign and sign_mkjob first" >&2; exit 1; }
 
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+trap 'sh "$SRC/scripts/tsa.sh" stop "$TMP/var" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 cp -r "$SRC/conf" "$TMP/conf"
 export MAILROOM_VAR="$TMP/var"
 V="$TMP/var"
@@ -58,6 +58,9 @@ done
 before=$(cat "$V"/pki/* | sha256sum)
 check "pki.sh is idempotent" "$SRC/scripts/pki.sh" "$V"
 [ "$before" = "$(cat "$V"/pki/* | sha256sum)" ] && ok "pki.sh kept existing files" || fail "pki.sh replaced files"
+# the TEST TSA of this tree, on a free port (for the B-T letters)
+TSAURL=$(sh "$SRC/scripts/tsa.sh" start "$V" 0) || fail "scripts/tsa.sh start"
+sed -i "s|^  url: .*|  url: $TSAURL|" "$TMP/conf/signing.yaml"
 openssl x509 -in "$V/pki/tsa.pem" -noout -ext extendedKeyUsage | grep -q "critical" &&
 	openssl x509 -in "$V/pki/tsa.pem" -noout -ext extendedKeyUsage | grep -q "Time Stamping" &&
 	ok "tsa.pem has critical EKU timeStamping" || fail "tsa.pem EKU"
@@ -78,7 +81,7 @@ gs -q -dNOPAUSE -dBATCH -dSAFER -sDEVICE=pdfwrite -sOutputFile="$TMP/letter.pdf"
 MK() { "$MKJOB" -c "$TMP/conf" "$@" || { fail "sign_mkjob $*"; echo none; }; }
 A=$(MK --gray --pages 2 --ocr-pdf "$TMP/letter.pdf")                # plain ersetzend, gray
 B=$(MK --tiff "$TMP/letter.tif" --import "$TMP/letter.pdf" --note "Haftnotiz auf Seite 1 entfernt")
-C=$(MK --color --pages 1 --integrity sehr_hoch)                     # colour, B-T pending
+C=$(MK --color --pages 1 --integrity sehr_hoch)                     # colour, CAdES-B-T
 L=$(MK --bilevel --pages 4)                                          # G4, odd widths
 D=$(MK --mode kopierend --pages 1)                                   # passes unsealed
 E=$(MK --pages 1)                                                    # job.json damaged below
@@ -101,7 +104,9 @@ done
 # --- sealed letters -------------------------------------------------------------
 for id in $A $B $C $L; do
 	d="$OUT/$id"
-	grep -q '"level":"CAdES-B-B"' "$d/job.json" || fail "$id: signing.level"
+	level=CAdES-B-B
+	[ "$id" = "$C" ] && level=CAdES-B-T
+	grep -q "\"level\":\"$level\"" "$d/job.json" || fail "$id: signing.level is not $level"
 	grep -q '"test_pki":true' "$d/job.json" || fail "$id: signing.test_pki"
 	grep -q '"scan.tiff.p7s":{' "$d/job.json" || fail "$id: scan.tiff.p7s not in files"
 	grep -q '"transfervermerk.xml":{' "$d/job.json" || fail "$id: transfervermerk.xml not in files"
@@ -146,7 +151,45 @@ grep -q 'art="import"' "$tv" || fail "B: import anomaly missing"
 grep -q 'art="seite" seite="1">Haftnotiz' "$tv" || fail "B: page note missing"
 [ -f "$OUT/$B/original.pdf.p7s" ] && ok "B: original.pdf sealed" || fail "B: original.pdf.p7s missing"
 grep -q 'bildlich="true" inhaltlich="true"' "$OUT/$C/transfervermerk.xml" || fail "C: colour scan should claim pictorial match"
-grep -q '"required_level":"CAdES-B-T"' "$OUT/$C/job.json" && ok "C: B-T recorded as pending" || fail "C: required_level"
+grep -q '"required_level":"CAdES-B-T"' "$OUT/$C/job.json" && ok "C: B-T required" || fail "C: required_level"
+grep -q '"timestamps_pending"' "$OUT/$C/job.json" && fail "C: still pending"
+for p7s in "$OUT/$C"/*.p7s; do
+	openssl cms -cmsout -print -inform DER -in "$p7s" | grep -q "object: id-smime-aa-timeStampToken" ||
+		fail "C: $(basename "$p7s") has no signature-time-stamp"
+	[ "$(jq -r --arg p "$(basename "$p7s")" '.signing.timestamps[$p].serial // empty' "$OUT/$C/job.json")" != "" ] ||
+		fail "C: job.json has no time-stamp record for $(basename "$p7s")"
+done
+grep -q 'CAdES-B-T' "$OUT/$C/transfervermerk.xml" && ok "C: Transfervermerk names CAdES-B-T" || fail "C: Transfervermerk level"
+
+# --- TSA outage: sealed once, deferred, only the time-stamps asked again ----------
+sh "$SRC/scripts/tsa.sh" stop "$V" >/dev/null
+Z=$(MK --pages 1 --integrity sehr_hoch)
+"$SIGN" -c "$TMP/conf" --once 2>"$TMP/outage.log"
+[ -f "$IN/$Z/job.json" ] && ok "TSA down: the letter waits in sign/incoming" || fail "TSA down: letter not deferred"
+[ -f "$IN/$Z/RETRY.txt" ] && grep -q "time-stamp" "$IN/$Z/RETRY.txt" && ok "TSA down: RETRY.txt says why" ||
+	fail "TSA down: no RETRY.txt reason"
+jq -e '.signing.timestamps_pending == true and .files["scan.tiff.p7s"] != null' "$IN/$Z/job.json" >/dev/null &&
+	ok "TSA down: the B-B seals are recorded, time-stamps pending" || fail "TSA down: record"
+sig1=$(openssl cms -cmsout -print -inform DER -in "$IN/$Z/scan.tiff.p7s" | sed -n '/signature:/,/unsignedAttrs/p' | sha256sum)
+TSAURL2=$(sh "$SRC/scripts/tsa.sh" start "$V" 0) || fail "tsa restart"
+sed -i "s|^  url: .*|  url: $TSAURL2|" "$TMP/conf/signing.yaml"
+"$MAILROOM_BIN/mailroom" -c "$TMP/conf" requeue "$Z" --now >/dev/null 2>&1 || fail "requeue --now $Z"
+"$SIGN" -c "$TMP/conf" --once 2>>"$TMP/outage.log"
+if [ -f "$OUT/$Z/job.json" ]; then
+	ok "TSA back: the letter went on"
+	sig2=$(openssl cms -cmsout -print -inform DER -in "$OUT/$Z/scan.tiff.p7s" | sed -n '/signature:/,/unsignedAttrs/p' | sha256sum)
+	[ "$sig1" = "$sig2" ] && ok "TSA back: the seal of the first attempt was kept (not sealed twice)" ||
+		fail "TSA back: the letter was sealed again"
+	jq -e '.signing.level == "CAdES-B-T" and (.signing | has("timestamps_pending") | not)' "$OUT/$Z/job.json" >/dev/null &&
+		ok "TSA back: CAdES-B-T" || fail "TSA back: level"
+	check "TSA back: the time-stamped seal verifies" verify_openssl "$OUT/$Z/scan.tiff" "$OUT/$Z/scan.tiff.p7s"
+	check "TSA back: certtool accepts it" verify_gnutls "$OUT/$Z/scan.tiff" "$OUT/$Z/scan.tiff.p7s"
+	[ "$(sqlite3 "$V/journal.db" "select count(*) from events where job='$Z' and action='sealed'")" = 0 ] &&
+		[ "$(sqlite3 "$V/journal.db" "select count(*) from events where job='$Z' and action='time-stamped'")" = 1 ] &&
+		ok "journal: deferred, then time-stamped (no second 'sealed')" || fail "journal events of $Z: $(sqlite3 "$V/journal.db" "select action from events where job='$Z'" | tr '\n' ' ')"
+else
+	fail "TSA back: $Z did not go on: $(cat "$TMP/outage.log" | tail -3)"
+fi
 
 # --- kopierend ------------------------------------------------------------------
 ls "$OUT/$D"/*.p7s >/dev/null 2>&1 && fail "D: kopierend letter was sealed"

@@ -284,6 +284,9 @@ if [ -x "$MAILROOM_BIN/mailroom-scan" ] && [ -x "$MAILROOM_BIN/mailroom-classify
 	export MAILROOM_VAR="$E/var"
 	sed -i "s|^xsd:.*|xsd: $XSD|" "$E/conf/export.yaml"
 	bash "$MAILROOM_SOURCE/scripts/pki.sh" "$E/var" >/dev/null 2>&1 || fail "e2e: scripts/pki.sh"
+	TSAURL=$(sh "$MAILROOM_SOURCE/scripts/tsa.sh" start "$E/var" 0) || fail "e2e: scripts/tsa.sh start"
+	trap 'sh "$MAILROOM_SOURCE/scripts/tsa.sh" stop "$E/var" >/dev/null 2>&1; rm -rf "$T"' EXIT
+	sed -i "s|^  url: .*|  url: $TSAURL|" "$E/conf/signing.yaml"
 	mkdir -p "$E/var/import"
 	printf '.ps 12\nStadtwerke Musterstadt GmbH\n.sp\nStadt Musterstadt, K\\[:a]mmerei, Rechnungseingang\n.sp\nRechnung\n.sp\nRechnungsnummer: RE-2026-0042\n.br\nRechnungsbetrag: 1.234,56 EUR, zahlbar bis 30.12.2026.\n.br\nNettobetrag 1.037,44 EUR, USt-IdNr DE123456789, IBAN DE02120300000000202051\n' |
 		groff -Tps 2>/dev/null | gs -q -sDEVICE=pdfwrite -o "$E/var/import/rechnung.pdf" - || fail "e2e: render letter"

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "digest.h"
 #include "fileio.h"
 #include "job.h"
 #include "log.h"
@@ -77,6 +78,43 @@ static void test_job_roundtrip(spool *a, spool *b)
 	CHECK(job_read(dir, id, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "scan.tiff: content does not match") != NULL);
 	write_file(p, "pretend image bytes");
+
+	/* announced replacement (job_expect_file): either content is accepted until a
+	 * job_write sees the new one; an unannounced third content is not */
+	{
+		static const char newer[] = "pretend image bytes, stamped";
+		unsigned char md[DIGEST_SHA256_LEN];
+		char hex[DIGEST_SHA256_HEX];
+
+		digest_sha256(newer, strlen(newer), md);
+		digest_hex(md, sizeof(md), hex);
+		j = job_read(dir, id, err, sizeof(err));
+		CHECK(j != NULL);
+		if (j != NULL) {
+			CHECK(job_expect_file(j, "nothere", hex, strlen(newer)) == -1);
+			CHECK(job_expect_file(j, "scan.tiff", hex, strlen(newer)) == 0);
+			CHECK(job_write(j) == 0); /* the announcement is durable */
+			job_free(j);
+		}
+		r = job_read(dir, id, err, sizeof(err)); /* crash before the rename */
+		CHECK(r != NULL);
+		job_free(r);
+		write_file(p, newer);			 /* the rename */
+		r = job_read(dir, id, err, sizeof(err)); /* crash after it */
+		CHECK(r != NULL);
+		if (r != NULL) {
+			CHECK(job_write(r) == 0); /* forgets the announcement */
+			job_free(r);
+		}
+		write_file(p, "pretend image bytes"); /* the old content is no longer accepted */
+		CHECK(job_read(dir, id, err, sizeof(err)) == NULL);
+		write_file(p, "pretend image bytEs, stamped");
+		CHECK(job_read(dir, id, err, sizeof(err)) == NULL);
+		write_file(p, newer);
+		r = job_read(dir, id, err, sizeof(err));
+		CHECK(r != NULL);
+		job_free(r);
+	}
 
 	/* submit: now in b/incoming and nowhere else */
 	CHECK(spool_submit(a, id, b) == 0);
