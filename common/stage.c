@@ -22,6 +22,7 @@
 #include "xalloc.h"
 
 static volatile sig_atomic_t stage_stop;
+static int stage_stop_code = EX_OK; /* stage_request_stop: what stage_run returns */
 
 /* Workers: each worker's slot in memory shared with the parent names the letter
  * it is claiming or working on ("" when idle). NULL without workers. */
@@ -72,6 +73,12 @@ void stage_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+void stage_request_stop(int code)
+{
+	stage_stop_code = code;
+	stage_stop = 1;
 }
 
 int stage_stopping(void)
@@ -327,7 +334,7 @@ static int stage_loop(const struct stage_ops *ops, struct stage_env *env, int on
 			wait_s = next_retry - time(NULL) > 0 ? next_retry - time(NULL) : 1;
 		spool_wait(env->in, (int)(wait_s * 1000));
 	}
-	return EX_OK;
+	return stage_stop_code;
 }
 
 int stage_cpus(void)

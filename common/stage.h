@@ -87,6 +87,11 @@ int stage_cpus(void);
 int stage_set(struct stage_result *r, enum stage_verdict v, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* From a process callback: finish this letter, claim no more, and make stage_run
+ * (of this process) return code, e.g. EX_TEMPFAIL when the process cannot go on
+ * (mailroom-sign's key holder died) and its supervisor must restart it. */
+void stage_request_stop(int code);
+
 /* 1 once SIGTERM or SIGINT was received (after stage_signals()). */
 int stage_stopping(void);
 void stage_signals(void);

@@ -32,14 +32,21 @@
  *	Trusts its configuration and the key files it names. Treats job.json and
  *	scan.tiff as untrusted input: job_read checks every payload digest, libtiff
  *	runs with a memory limit, every record string is checked before it goes into
- *	XML. The private key is reached only through sign_key_sign() ("sign this
- *	digest"); XXX it still lives in this process - a later issue moves it into a
- *	separate key-holder process or a PKCS#11 token. The PIN is never logged.
+ *	XML. The seal key (PEM file or PKCS#11 token) is opened only by the key
+ *	holder (sign/sign_keyproc.c), a child forked by sign_key_open() before any
+ *	letter is read: it drops privileges (key_user when root, no dumps, no
+ *	ptrace, seccomp) and answers only fixed-size "sign this digest" requests
+ *	over a socketpair. This process never holds the key or the PIN
+ *	(tests/integration/sign_keyiso.sh searches both memories). If the holder
+ *	dies, the letter is deferred and mailroom-sign exits EX_TEMPFAIL so that its
+ *	supervisor starts a new holder from a clean process. The PIN is never
+ *	logged. The TSA's answers are untrusted: verified before use (sign_tsa.c).
  *
  * EXIT STATUS
  *	0 (EX_OK) after --once or a clean stop (SIGTERM/SIGINT); EX_USAGE on a bad
  *	option; EX_CONFIG for a wrong configuration, a missing or weak key, a missing
- *	schema; EX_TEMPFAIL if another mailroom-sign holds the lock; EX_IOERR when the
+ *	schema; EX_TEMPFAIL if another mailroom-sign holds the lock or the key
+ *	holder died (restart); EX_IOERR when the
  *	spool or journal cannot be used.
  */
 #include <errno.h>
@@ -87,8 +94,11 @@
  * The keys of conf/signing.yaml: name, default, where it lands (struct sign_conf).
  * Paths are relative to the conf directory.
  */
-#define VAR_SIGN_KEY "key"		    /* PEM private key of the seal */
+#define VAR_SIGN_KEY "key"		    /* PEM private key of the seal, or a pkcs11: URI */
 #define DEF_SIGN_KEY "${var}/pki/seal.key"  /* -> key_path */
+#define VAR_SIGN_PKCS11 "pkcs11_module"	    /* PKCS#11 library for a pkcs11: key; default none */
+#define VAR_SIGN_KEY_USER "key_user"	    /* user of the key holder when started as root */
+#define DEF_SIGN_KEY_USER "nobody"	    /* -> key_user */
 #define VAR_SIGN_CERT "cert"		    /* PEM certificate of the seal */
 #define DEF_SIGN_CERT "${var}/pki/seal.pem" /* -> cert_path */
 #define VAR_SIGN_CHAIN "chain"		    /* list of PEM intermediates; default none */
@@ -113,8 +123,8 @@ static const char *const sign_protection[] = {"normal", "hoch", "sehr_hoch", NUL
 
 struct sign_conf {
 	conf_node *root;
-	char *key_path, *cert_path, *ca_path, *schema_path, *pin_file;
-	const char *pin_env;
+	char *key_path, *cert_path, *ca_path, *schema_path, *pin_file, *pkcs11_module;
+	const char *pin_env, *key_user;
 	char **chain;
 	size_t n_chain;
 	const EVP_MD *md;
@@ -178,6 +188,7 @@ static void sign_conf_free(struct sign_conf *c)
 	free(c->pin_file);
 	free(c->tsa_ca_path);
 	free(c->tsa_tls_ca_path);
+	free(c->pkcs11_module);
 	for (i = 0; i < c->n_chain; i++)
 		free(c->chain[i]);
 	free(c->chain);
@@ -220,13 +231,16 @@ static int sign_conf_tsa(const settings *set, struct sign_conf *c, conf_err *e)
 /* Load conf_dir/signing.yaml. -1 with e set (file:line) on error. */
 static int sign_conf_load(const settings *set, struct sign_conf *c, conf_err *e)
 {
-	static const char *const top[] = {VAR_SIGN_KEY,	    VAR_SIGN_CERT,	VAR_SIGN_CHAIN,
-					  VAR_SIGN_CA,	    VAR_SIGN_DIGEST,	VAR_SIGN_PIN_FILE,
-					  VAR_SIGN_PIN_ENV, VAR_SIGN_PROCEDURE, VAR_SIGN_LEVELS,
-					  VAR_SIGN_TSA,	    VAR_SIGN_SCHEMA,	NULL};
+	static const char *const top[] = {VAR_SIGN_KEY,	     VAR_SIGN_CERT,
+					  VAR_SIGN_CHAIN,    VAR_SIGN_CA,
+					  VAR_SIGN_DIGEST,   VAR_SIGN_PIN_FILE,
+					  VAR_SIGN_PIN_ENV,  VAR_SIGN_PKCS11,
+					  VAR_SIGN_KEY_USER, VAR_SIGN_PROCEDURE,
+					  VAR_SIGN_LEVELS,   VAR_SIGN_TSA,
+					  VAR_SIGN_SCHEMA,   NULL};
 	static const char *const proc_keys[] = {"name", "version", NULL};
 	const conf_node *proc, *lv;
-	const char **chain = NULL;
+	const char **chain = NULL, *key = NULL;
 	char *file = settings_conf_file(set, SIGN_CONF_FILE);
 	int d, i, rc = -1;
 	size_t k;
@@ -240,11 +254,30 @@ static int sign_conf_load(const settings *set, struct sign_conf *c, conf_err *e)
 	}
 	if (conf_check_keys(c->root, top, SIGN_CONF_FILE, e) == -1)
 		goto out;
-	if (sign_conf_path(c->root, VAR_SIGN_KEY, DEF_SIGN_KEY, set, &c->key_path, e) == -1 ||
-	    sign_conf_path(c->root, VAR_SIGN_CERT, DEF_SIGN_CERT, set, &c->cert_path, e) == -1 ||
-	    sign_conf_path(c->root, VAR_SIGN_CA, NULL, set, &c->ca_path, e) == -1 ||
-	    sign_conf_path(c->root, VAR_SIGN_PIN_FILE, NULL, set, &c->pin_file, e) == -1)
+	if (conf_str(c->root, VAR_SIGN_KEY, 0, DEF_SIGN_KEY, &key, e) == -1)
 		goto out;
+	if (key != NULL && strncmp(key, "pkcs11:", 7) == 0)
+		c->key_path = xstrdup(key); /* an RFC 7512 URI, not a path */
+	else if (sign_conf_path(c->root, VAR_SIGN_KEY, DEF_SIGN_KEY, set, &c->key_path, e) == -1)
+		goto out;
+	if (sign_conf_path(c->root, VAR_SIGN_CERT, DEF_SIGN_CERT, set, &c->cert_path, e) == -1 ||
+	    sign_conf_path(c->root, VAR_SIGN_CA, NULL, set, &c->ca_path, e) == -1 ||
+	    sign_conf_path(c->root, VAR_SIGN_PIN_FILE, NULL, set, &c->pin_file, e) == -1 ||
+	    sign_conf_path(c->root, VAR_SIGN_PKCS11, NULL, set, &c->pkcs11_module, e) == -1 ||
+	    conf_str(c->root, VAR_SIGN_KEY_USER, 0, DEF_SIGN_KEY_USER, &c->key_user, e) == -1)
+		goto out;
+	if (strncmp(c->key_path, "pkcs11:", 7) == 0 && c->pkcs11_module == NULL) {
+		conf_fail(e, conf_get(c->root, VAR_SIGN_KEY),
+			  "key: is a pkcs11: URI; set pkcs11_module: to the token's PKCS#11 "
+			  "library");
+		goto out;
+	}
+	if (strncmp(c->key_path, "pkcs11:", 7) != 0 && c->pkcs11_module != NULL) {
+		conf_fail(e, conf_get(c->root, VAR_SIGN_PKCS11),
+			  "pkcs11_module is set but key: is not a pkcs11: URI (remove "
+			  "pkcs11_module or give the URI of the token key)");
+		goto out;
+	}
 	if (conf_get(c->root, VAR_SIGN_SCHEMA) != NULL) {
 		if (sign_conf_path(c->root, VAR_SIGN_SCHEMA, NULL, set, &c->schema_path, e) == -1)
 			goto out;
@@ -747,6 +780,14 @@ static int sign_process(void *ctx, struct stage_env *env, job *j, struct stage_r
 	const char *mode = job_get_str(j, "classification.scan_mode");
 
 	(void)env;
+	if (!sign_key_alive(sc->key)) {
+		/* A new holder must come from a fresh start, never from this process,
+		 * which has read documents since: stop, the supervisor restarts us. */
+		stage_request_stop(EX_TEMPFAIL);
+		return stage_set(r, STAGE_DEFER,
+				 "the key holder of mailroom-sign has ended; mailroom-sign stops "
+				 "and must be restarted (systemd does) to open the seal key again");
+	}
 	r->doc_type = job_get_str(j, "classification.type");
 	r->scan_mode = mode;
 	r->office = job_get_str(j, "classification.office");
@@ -829,6 +870,8 @@ int main(int argc, char **argv)
 	kc.ca_path = conf.ca_path;
 	kc.pin_file = conf.pin_file;
 	kc.pin_env = conf.pin_env;
+	kc.pkcs11_module = conf.pkcs11_module;
+	kc.key_user = conf.key_user;
 	if ((sc.key = sign_key_open(&kc, err, sizeof(err))) == NULL) {
 		log_errorx("%s", err);
 		goto out;

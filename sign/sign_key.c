@@ -1,21 +1,27 @@
 /*
  * sign_key.c - the seal key behind a "sign this digest" interface; see sign_key.h.
  *
- * XXX The key still lives in the worker process. The next step (STYLE.md §7) moves
- * sign_key_open/sign_key_sign into a key-holder child that drops privileges and
- * answers only struct sign_key_request messages over a socketpair.
+ * This is the parent's side: it reads the certificates (public data), forks the
+ * key holder (sign_keyproc.c) and talks to it over a SOCK_SEQPACKET socketpair,
+ * one fixed-size message each way. It never opens the key file or the PIN file.
  */
 #include "sign_key.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <openssl/bio.h>
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -23,24 +29,19 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include "buf.h"
 #include "fileio.h"
 #include "log.h"
+#include "sign_keyproc.h"
 #include "xalloc.h"
 
-#define SIGN_KEY_PIN_MAX 1024
-
 struct sign_key {
-	EVP_PKEY *pkey;
+	int sock;  /* to the key holder; -1 once it is gone */
+	pid_t pid; /* the key holder; -1 once reaped */
+	unsigned timeout;
 	X509 *cert;
 	STACK_OF(X509) * chain;
-	char describe[64];
-};
-
-/* The passphrase for the PEM callback. */
-struct sign_key_pin {
-	char text[SIGN_KEY_PIN_MAX];
-	int have;
+	char describe[128];
+	char gone[160]; /* how the holder ended, once it did */
 };
 
 static void sign_key_errf(char *err, size_t errlen, const char *fmt, ...)
@@ -70,65 +71,6 @@ void sign_key_log_errors(const char *tag)
 	}
 }
 
-/* PEM passphrase callback: hands over the configured PIN, refuses if there is none. */
-static int sign_key_pin_cb(char *out, int size, int rwflag, void *u)
-{
-	struct sign_key_pin *pin = u;
-	size_t n;
-
-	(void)rwflag;
-	if (pin == NULL || !pin->have)
-		return -1;
-	n = strlen(pin->text);
-	if (n > (size_t)size)
-		return -1;
-	memcpy(out, pin->text, n);
-	return (int)n;
-}
-
-/* Read the PIN from pin_env or pin_file (trailing newline removed). 0 or -1. */
-static int sign_key_pin_load(const struct sign_key_conf *c, struct sign_key_pin *pin, char *err,
-			     size_t errlen)
-{
-	buf b;
-	const char *v;
-	int rc = -1;
-
-	memset(pin, 0, sizeof(*pin));
-	buf_init(&b, SIGN_KEY_PIN_MAX - 1);
-	if (c->pin_env != NULL) {
-		if ((v = getenv(c->pin_env)) == NULL) {
-			sign_key_errf(err, errlen,
-				      "pin_env: the environment variable %s is not set; export it "
-				      "before starting mailroom-sign, or remove pin_env",
-				      c->pin_env);
-			goto out;
-		}
-		if (strlen(v) >= sizeof(pin->text)) {
-			sign_key_errf(err, errlen, "pin_env: %s is too long", c->pin_env);
-			goto out;
-		}
-		snprintf(pin->text, sizeof(pin->text), "%s", v);
-		pin->have = 1;
-	} else if (c->pin_file != NULL) {
-		if (fio_read_file(c->pin_file, SIGN_KEY_PIN_MAX - 1, &b) == -1) {
-			sign_key_errf(err, errlen, "pin_file %s: %s", c->pin_file,
-				      errno == E2BIG ? "too long" : strerror(errno));
-			goto out;
-		}
-		while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
-			b.data[--b.len] = '\0';
-		snprintf(pin->text, sizeof(pin->text), "%s", b.data ? b.data : "");
-		pin->have = 1;
-	}
-	rc = 0;
-out:
-	if (b.data != NULL)
-		OPENSSL_cleanse(b.data, b.cap);
-	buf_free(&b);
-	return rc;
-}
-
 /* Read every PEM certificate in path onto sk. Returns how many, or -1. */
 static int sign_key_read_certs(const char *path, STACK_OF(X509) * sk)
 {
@@ -149,44 +91,6 @@ static int sign_key_read_certs(const char *path, STACK_OF(X509) * sk)
 	ERR_clear_error(); /* the read that ends the loop leaves "no start line" */
 	BIO_free(in);
 	return n;
-}
-
-/* Refuse key types and sizes below BSI TR-02102-1; fill k->describe. */
-static int sign_key_check_strength(sign_key *k, const char *path, char *err, size_t errlen)
-{
-	int bits = EVP_PKEY_get_bits(k->pkey);
-	char group[48] = "";
-	size_t glen = 0;
-
-	if (EVP_PKEY_is_a(k->pkey, "RSA")) {
-		snprintf(k->describe, sizeof(k->describe), "RSA %d", bits);
-		if (bits < SIGN_KEY_MIN_RSA_BITS) {
-			sign_key_errf(err, errlen,
-				      "%s: RSA key of %d bits is too weak (BSI TR-02102-1 requires "
-				      "at least %d); create a stronger key",
-				      path, bits, SIGN_KEY_MIN_RSA_BITS);
-			return -1;
-		}
-		return 0;
-	}
-	if (EVP_PKEY_is_a(k->pkey, "EC")) {
-		EVP_PKEY_get_utf8_string_param(k->pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
-					       sizeof(group), &glen);
-		snprintf(k->describe, sizeof(k->describe), "EC %s",
-			 glen > 0 ? group : "(explicit curve)");
-		if (bits < SIGN_KEY_MIN_EC_BITS) {
-			sign_key_errf(err, errlen,
-				      "%s: EC key of %d bits is too weak (BSI TR-02102-1 requires "
-				      "at least %d); use P-256 or stronger",
-				      path, bits, SIGN_KEY_MIN_EC_BITS);
-			return -1;
-		}
-		return 0;
-	}
-	sign_key_errf(err, errlen,
-		      "%s: unsupported key type %s (the seal needs an RSA or ECDSA key)", path,
-		      EVP_PKEY_get0_type_name(k->pkey) ? EVP_PKEY_get0_type_name(k->pkey) : "?");
-	return -1;
 }
 
 /* Check that the certificate chains to the configured trust anchor. */
@@ -241,36 +145,180 @@ static int sign_key_need_file(const char *what, const char *path, char *err, siz
 	return -1;
 }
 
+/* Milliseconds of the monotonic clock. */
+static long long sign_key_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Close the socket and reap the holder (SIGKILL first with kill_it, or when it
+ * does not end within 3 s of EOF); note how it ended in k->gone.
+ */
+static void sign_key_reap(sign_key *k, int kill_it)
+{
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	int st, i, sig;
+	pid_t r;
+
+	if (k->sock != -1)
+		close(k->sock);
+	k->sock = -1;
+	if (k->pid <= 0)
+		return;
+	if (kill_it)
+		kill(k->pid, SIGKILL);
+	for (i = 0;; i++) {
+		if ((r = waitpid(k->pid, &st, WNOHANG)) == k->pid)
+			break;
+		if (r == -1 && errno != EINTR) { /* someone else reaped it */
+			snprintf(k->gone, sizeof(k->gone), "pid %ld ended", (long)k->pid);
+			k->pid = -1;
+			return;
+		}
+		if (i == 300)
+			kill(k->pid, SIGKILL);
+		nanosleep(&tick, NULL);
+	}
+	if (WIFSIGNALED(st)) {
+		sig = WTERMSIG(st);
+		snprintf(k->gone, sizeof(k->gone), "pid %ld killed by signal %d (%s)", (long)k->pid,
+			 sig, strsignal(sig));
+	} else {
+		snprintf(k->gone, sizeof(k->gone), "pid %ld exited with status %d", (long)k->pid,
+			 WEXITSTATUS(st));
+	}
+	k->pid = -1;
+}
+
+/*
+ * Receive one message of exactly size bytes within timeout seconds. 0; -1 with a
+ * message in why when the holder closed the socket, sent something else or did not
+ * answer in time (then it is killed). Either way after -1 the holder is gone.
+ */
+static int sign_key_recv(sign_key *k, void *msg, size_t size, unsigned timeout, char *why,
+			 size_t whylen)
+{
+	long long deadline = sign_key_now_ms() + (long long)timeout * 1000, left;
+	struct pollfd pfd;
+	struct msghdr mh;
+	struct iovec iov;
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		left = deadline - sign_key_now_ms();
+		if (left <= 0) {
+			sign_key_reap(k, 1);
+			sign_key_errf(why, whylen, "it did not answer within %u s and was stopped",
+				      timeout);
+			return -1;
+		}
+		pfd.fd = k->sock;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if ((r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left)) == -1 &&
+		    errno != EINTR) {
+			sign_key_reap(k, 1);
+			sign_key_errf(why, whylen, "poll: %s", strerror(errno));
+			return -1;
+		}
+		if (r <= 0)
+			continue;
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = msg;
+		iov.iov_len = size;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if ((n = recvmsg(k->sock, &mh, MSG_DONTWAIT)) == -1 &&
+		    (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == (ssize_t)size && !(mh.msg_flags & MSG_TRUNC))
+			return 0;
+		if (n > 0) {
+			sign_key_reap(k, 1);
+			sign_key_errf(why, whylen, "it sent a malformed message of %zd bytes", n);
+			return -1;
+		}
+		sign_key_reap(k, 0);
+		sign_key_errf(why, whylen, "%s", k->gone);
+		return -1;
+	}
+}
+
+/* Wipe the PIN from this process's environment: only the holder may keep it. */
+static void sign_key_wipe_env(const char *name)
+{
+	char *v;
+
+	if (name == NULL || (v = getenv(name)) == NULL)
+		return;
+	OPENSSL_cleanse(v, strlen(v));
+	unsetenv(name);
+}
+
+/* Start the key holder and wait for its hello. 0, or -1 with a message. */
+static int sign_key_start(sign_key *k, const struct sign_key_conf *c, char *err, size_t errlen)
+{
+	struct sign_keyproc_hello h;
+	char why[256];
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		sign_key_errf(err, errlen, "socketpair for the key holder: %s", strerror(errno));
+		return -1;
+	}
+	fflush(NULL); /* nothing buffered twice */
+	if ((pid = fork()) == -1) {
+		sign_key_errf(err, errlen, "cannot start the key holder: fork: %s",
+			      strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		sign_keyproc_main(sv[1], c, k->cert);
+	}
+	close(sv[1]);
+	k->sock = sv[0];
+	k->pid = pid;
+	sign_key_wipe_env(c->pin_env);
+	memset(&h, 0, sizeof(h));
+	if (sign_key_recv(k, &h, sizeof(h), k->timeout, why, sizeof(why)) == -1) {
+		sign_key_errf(err, errlen, "the key holder did not start: %s", why);
+		return -1;
+	}
+	h.msg[sizeof(h.msg) - 1] = '\0';
+	h.describe[sizeof(h.describe) - 1] = '\0';
+	if (h.status != 0) {
+		sign_key_errf(err, errlen, "%s", h.msg[0] ? h.msg : "the key holder failed");
+		sign_key_reap(k, 0);
+		return -1;
+	}
+	snprintf(k->describe, sizeof(k->describe), "%s", h.describe);
+	return 0;
+}
+
 sign_key *sign_key_open(const struct sign_key_conf *c, char *err, size_t errlen)
 {
-	struct sign_key_pin pin;
 	sign_key *k = xcalloc(1, sizeof(*k));
 	BIO *in = NULL;
 	size_t i;
 
-	memset(&pin, 0, sizeof(pin));
+	k->sock = -1;
+	k->pid = -1;
+	k->timeout = c->timeout > 0 ? c->timeout : SIGN_KEY_TIMEOUT;
 	if ((k->chain = sk_X509_new_null()) == NULL)
 		log_fatalx(EX_OSERR, "out of memory");
-	if (sign_key_need_file("key", c->key_path, err, errlen) == -1 ||
-	    sign_key_need_file("cert", c->cert_path, err, errlen) == -1)
+	if (c->key_path == NULL || c->cert_path == NULL)
+		log_panic("sign_key_open: key_path and cert_path are required");
+	if (sign_key_need_file("cert", c->cert_path, err, errlen) == -1)
 		goto fail;
-	if (sign_key_pin_load(c, &pin, err, errlen) == -1)
-		goto fail;
-	if ((in = BIO_new_file(c->key_path, "r")) == NULL) {
-		sign_key_errf(err, errlen, "key %s: cannot open: %s", c->key_path, strerror(errno));
-		goto fail;
-	}
-	k->pkey = PEM_read_bio_PrivateKey(in, NULL, sign_key_pin_cb, &pin);
-	OPENSSL_cleanse(&pin, sizeof(pin));
-	if (k->pkey == NULL) {
-		ERR_clear_error(); /* may name the passphrase problem; never log the PIN */
-		sign_key_errf(err, errlen,
-			      "key %s: cannot read the private key (not PEM, or encrypted and "
-			      "pin_file/pin_env missing or wrong)",
-			      c->key_path);
-		goto fail;
-	}
-	BIO_free(in);
 	if ((in = BIO_new_file(c->cert_path, "r")) == NULL ||
 	    (k->cert = PEM_read_bio_X509(in, NULL, NULL, NULL)) == NULL) {
 		ERR_clear_error();
@@ -288,25 +336,16 @@ sign_key *sign_key_open(const struct sign_key_conf *c, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if (sign_key_check_strength(k, c->key_path, err, errlen) == -1)
-		goto fail;
-	if (X509_check_private_key(k->cert, k->pkey) != 1) {
-		ERR_clear_error();
-		sign_key_errf(err, errlen,
-			      "key %s does not belong to the certificate %s; configure the "
-			      "matching pair",
-			      c->key_path, c->cert_path);
-		goto fail;
-	}
 	if (c->ca_path != NULL) {
 		if (sign_key_need_file("ca", c->ca_path, err, errlen) == -1 ||
 		    sign_key_check_chain(k, c->ca_path, err, errlen) == -1)
 			goto fail;
 	}
+	if (sign_key_start(k, c, err, errlen) == -1)
+		goto fail;
 	BIO_free(in);
 	return k;
 fail:
-	OPENSSL_cleanse(&pin, sizeof(pin));
 	BIO_free(in);
 	return sign_key_close(k);
 }
@@ -315,7 +354,7 @@ sign_key *sign_key_close(sign_key *k)
 {
 	if (k == NULL)
 		return NULL;
-	EVP_PKEY_free(k->pkey); /* clears the key material */
+	sign_key_reap(k, 0); /* EOF ends the holder */
 	X509_free(k->cert);
 	sk_X509_pop_free(k->chain, X509_free);
 	free(k);
@@ -334,13 +373,22 @@ const char *sign_key_describe(const sign_key *k)
 {
 	return k->describe;
 }
+int sign_key_alive(const sign_key *k)
+{
+	return k != NULL && k->sock != -1;
+}
+pid_t sign_key_holder_pid(const sign_key *k)
+{
+	return k != NULL && k->sock != -1 ? k->pid : -1;
+}
 
 int sign_key_sign(sign_key *k, const struct sign_key_request *rq, struct sign_key_response *rs,
 		  char *err, size_t errlen)
 {
+	struct sign_keyproc_reply rp;
 	const EVP_MD *md;
-	EVP_PKEY_CTX *ctx = NULL;
-	size_t len;
+	char why[256];
+	ssize_t n;
 	int rc = -1;
 
 	memset(rs, 0, sizeof(*rs));
@@ -350,27 +398,46 @@ int sign_key_sign(sign_key *k, const struct sign_key_request *rq, struct sign_ke
 		sign_key_errf(err, errlen, "sign request with a bad digest algorithm or length");
 		return -1;
 	}
-	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL)) == NULL ||
-	    EVP_PKEY_sign_init(ctx) <= 0 || EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0)
-		goto ossl;
-	if (EVP_PKEY_is_a(k->pkey, "RSA") &&
-	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0)
-		goto ossl;
-	if (EVP_PKEY_sign(ctx, NULL, &len, rq->digest, rq->len) <= 0)
-		goto ossl;
-	if (len > sizeof(rs->sig)) {
-		sign_key_errf(err, errlen, "signature larger than %zu bytes", sizeof(rs->sig));
+	if (k->sock == -1) {
+		sign_key_errf(err, errlen,
+			      "the key holder is gone (%s); the letter is retried later - restart "
+			      "mailroom-sign to start a new key holder",
+			      k->gone);
+		return -1;
+	}
+	do
+		n = send(k->sock, rq, sizeof(*rq), MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof(*rq)) {
+		sign_key_reap(k, 1);
+		sign_key_errf(err, errlen,
+			      "the key holder is gone (%s); the letter is retried later - restart "
+			      "mailroom-sign to start a new key holder",
+			      k->gone);
+		return -1;
+	}
+	memset(&rp, 0, sizeof(rp));
+	if (sign_key_recv(k, &rp, sizeof(rp), k->timeout, why, sizeof(why)) == -1) {
+		sign_key_errf(err, errlen,
+			      "the key holder failed: %s; the letter is retried later - restart "
+			      "mailroom-sign to start a new key holder",
+			      why);
+		return -1;
+	}
+	rp.msg[sizeof(rp.msg) - 1] = '\0';
+	if (rp.status != 0) {
+		sign_key_errf(err, errlen, "the key could not sign: %s", rp.msg);
 		goto out;
 	}
-	if (EVP_PKEY_sign(ctx, rs->sig, &len, rq->digest, rq->len) <= 0)
-		goto ossl;
-	rs->len = (unsigned int)len;
+	if (rp.rs.len == 0 || rp.rs.len > sizeof(rp.rs.sig)) {
+		sign_key_reap(k, 1);
+		sign_key_errf(err, errlen, "the key holder answered a signature of %u bytes",
+			      rp.rs.len);
+		goto out;
+	}
+	*rs = rp.rs;
 	rc = 0;
-	goto out;
-ossl:
-	sign_key_log_errors("sign_key");
-	sign_key_errf(err, errlen, "the key could not sign (OpenSSL error, see above)");
 out:
-	EVP_PKEY_CTX_free(ctx);
+	OPENSSL_cleanse(&rp, sizeof(rp));
 	return rc;
 }
