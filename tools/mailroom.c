@@ -9,7 +9,8 @@
  *	mailroom [-c DIR] requeue JOB [--now]
  *	mailroom [-c DIR] review [--json]
  *	mailroom [-c DIR] review JOB --type T [--office O] --by NAME [--note TEXT]
- *	mailroom [-c DIR] verify [--ca FILE] [--json] FILE.p7s... | PACKAGE.zip | JOBDIR
+ *	mailroom [-c DIR] verify [--ca FILE] [--tsa-ca FILE] [-v] [--json]
+ *	                         FILE.p7s... | FILE... | PACKAGE.zip | JOBDIR
  *
  *	Options may stand before or after the subcommand. -c names the
  *	configuration directory (default $MAILROOM_CONF, else the source conf/);
@@ -50,6 +51,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "tool.h"
+#include "verify.h"
 #include "xalloc.h"
 
 enum {
@@ -61,6 +63,8 @@ enum {
 	OPT_BY = 1 << 5,
 	OPT_NOTE = 1 << 6,
 	OPT_CA = 1 << 7,
+	OPT_TSA_CA = 1 << 8,
+	OPT_VERBOSE = 1 << 9,
 };
 
 /* One subcommand: name, options it accepts, positional argument counts. */
@@ -76,7 +80,7 @@ static const struct tool_cmd tool_cmds[] = {
     {"show", tool_show_run, OPT_JSON, 1, 1},
     {"requeue", tool_requeue_run, OPT_NOW, 1, 1},
     {"review", tool_review_run, OPT_JSON | OPT_TYPE | OPT_OFFICE | OPT_BY | OPT_NOTE, 0, 1},
-    {"verify", tool_verify_run, OPT_JSON | OPT_CA, 1, 4096},
+    {"verify", tool_verify_run, OPT_JSON | OPT_CA | OPT_TSA_CA | OPT_VERBOSE, 1, 4096},
 };
 
 /* Print the usage to fp. */
@@ -96,8 +100,10 @@ static void usage(FILE *fp)
 	    "  review [--json]                      letters waiting for a person\n"
 	    "  review JOB --type T [--office O] --by NAME [--note TEXT]\n"
 	    "                                       record a decision; the letter goes to sign\n"
-	    "  verify [--ca FILE] [--json] FILE.p7s... | PACKAGE.zip | JOBDIR\n"
-	    "                                       check detached signatures and digests\n"
+	    "  verify [--ca FILE] [--tsa-ca FILE] [-v] [--json] FILE.p7s... | PACKAGE.zip | JOBDIR\n"
+	    "                                       check seals (CAdES-B-B/-B-T), time-stamps,\n"
+	    "                                       certificate chains, digests and bindings;\n"
+	    "                                       -v every check of every file\n"
 	    "\n"
 	    "  -c DIR      configuration directory (default $MAILROOM_CONF, else %s)\n"
 	    "  -h, --help  this text\n",
@@ -113,15 +119,18 @@ static const struct tool_cmd *tool_parse(int argc, char **argv, struct tool_opts
 	    {"now", no_argument, NULL, 'n'},	      {"type", required_argument, NULL, 't'},
 	    {"office", required_argument, NULL, 'o'}, {"by", required_argument, NULL, 'b'},
 	    {"note", required_argument, NULL, 'N'},   {"ca", required_argument, NULL, 'C'},
-	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+	    {"version", no_argument, NULL, 'V'},      {"tsa-ca", required_argument, NULL, 'T'},
+	    {"verbose", no_argument, NULL, 'v'},      {NULL, 0, NULL, 0},
 	};
 	const struct tool_cmd *cmd = NULL;
+	struct verify_options vo;
 	unsigned seen = 0;
 	size_t i;
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+	memset(&vo, 0, sizeof(vo));
+	while ((ch = getopt_long(argc, argv, "c:hVv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->conf_dir = optarg;
@@ -166,6 +175,14 @@ static const struct tool_cmd *tool_parse(int argc, char **argv, struct tool_opts
 			o->ca = optarg;
 			seen |= OPT_CA;
 			break;
+		case 'T':
+			vo.tsa_ca = optarg;
+			seen |= OPT_TSA_CA;
+			break;
+		case 'v':
+			vo.verbose = 1;
+			seen |= OPT_VERBOSE;
+			break;
 		default:
 			usage(stderr);
 			*rc = EX_USAGE;
@@ -197,6 +214,7 @@ static const struct tool_cmd *tool_parse(int argc, char **argv, struct tool_opts
 			   cmd->name);
 		return NULL;
 	}
+	tool_verify_options(&vo);
 	*rc = EX_OK;
 	return cmd;
 }

@@ -175,8 +175,9 @@ tr -d ' \n' <"$J" | grep -q '"stage":"classify","at":"[^"]*","outcome":"ok"' || 
 	|| fail "review: journal detail"
 [ "$(sqlite3 "$DB" "SELECT state||' '||doc_type||' '||office||' '||location FROM letters WHERE job='$R'")" = \
 	"queued rechnung kaemmerei spool/sign/incoming" ] || fail "review: letter row"
-expect_rc 0 "the reviewed record still verifies" verify "$S/sign/incoming/$R"
+expect_rc 1 "the reviewed record verifies; the letter is not sealed yet" verify "$S/sign/incoming/$R"
 has "^OK   job.json " "reviewed record ok"
+has "^FAILED scan.tiff: sealed: " "reviewed letter: not sealed yet"
 expect_rc 65 "second decision on the same letter" review "$R" --type rechnung --by X
 has "not waiting for review" "second decision message"
 
@@ -192,17 +193,17 @@ openssl x509 -req -in "$P/seal.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -CAcreate
 	-extfile "$P/ext.cnf" -out "$P/seal.pem" 2>/dev/null || fail "openssl: seal cert"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/other.key" -out "$P/other.pem" \
 	-days 2 -subj "/CN=some other CA" 2>/dev/null || fail "openssl: other CA"
-sign() { openssl cms -sign -binary -in "$1" -signer "$P/seal.pem" -inkey "$P/seal.key" -outform DER -out "$1.p7s"; }
+sign() { openssl cms -sign -binary -cades -in "$1" -signer "$P/seal.pem" -inkey "$P/seal.key" -outform DER -out "$1.p7s"; }
 
 W="$T/work"; mkdir -p "$W"
 head -c 300000 /dev/urandom >"$W/scan.tiff"
 sign "$W/scan.tiff" || fail "openssl cms -sign"
 expect_rc 0 "verify a good signature" verify --ca "$P/ca.pem" "$W/scan.tiff.p7s"
-has "^OK   $W/scan.tiff  signed by CN=tools test seal,O=Stadt Musterstadt at 20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:]+Z$" "verify OK line"
-has "^all 1 checks passed$" "verify summary"
+has "^OK   $W/scan.tiff  \(CAdES-B-B, seal \"tools test seal\", signing time 20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:]+Z\)$" "verify OK line"
+has "^all 1 file\(s\) OK: 8 checks passed$" "verify summary"
 expect_rc 0 "verify FILE (finds FILE.p7s)" verify --ca "$P/ca.pem" "$W/scan.tiff"
 expect_rc 1 "verify against another CA" verify --ca "$P/other.pem" "$W/scan.tiff.p7s"
-has "^FAILED $W/scan.tiff: the signer's certificate does not chain to the trusted CA" "untrusted signer"
+has "^FAILED $W/scan.tiff: certificate: the signer's certificate does not chain to the trusted CA" "untrusted signer"
 expect_rc 0 "verify --json" verify --json --ca "$P/ca.pem" "$W/scan.tiff.p7s"
 has "\"ok\":true" "verify json ok"
 has "\"signer\":\"CN=tools test seal,O=Stadt Musterstadt\"" "verify json signer"
@@ -226,39 +227,38 @@ else
 fi
 
 # a job directory: record, digests and every .p7s
-G=$("$MK" job "$T/build" --copy "$W/scan.tiff" scan.tiff --file transfervermerk.xml "<tv/>")
-sign "$T/build/$G/transfervermerk.xml"
+G=$("$MK" job "$T/build" --copy "$W/scan.tiff" scan.tiff --file anlage.xml "<a/>")
+sign "$T/build/$G/anlage.xml"
 cp "$W/scan.tiff.p7s" "$T/build/$G/scan.tiff.p7s"
 expect_rc 0 "verify a job directory" verify --ca "$P/ca.pem" "$T/build/$G"
-has "^OK   job.json  complete" "jobdir record"
-has "^OK   scan.tiff  SHA-256 matches job.json$" "jobdir digest"
-has "^OK   scan.tiff  signed by CN=tools test seal" "jobdir scan signature"
-has "^OK   transfervermerk.xml  signed by CN=tools test seal" "jobdir tv signature"
-has "^all 5 checks passed$" "jobdir summary"
+has "^OK   job.json  \(record complete" "jobdir record"
+has "^OK   scan.tiff  \(CAdES-B-B, seal \"tools test seal\"" "jobdir scan signature"
+has "^OK   anlage.xml  \(CAdES-B-B, seal \"tools test seal\"" "jobdir xml signature"
+has "^all 3 file\(s\) OK: 19 checks passed$" "jobdir summary"
 
 # ZIP package: X.p7s next to X
-(cd "$W" && cp "$T/build/$G/transfervermerk.xml" tv.xml && cp "$T/build/$G/transfervermerk.xml.p7s" tv.xml.p7s \
+(cd "$W" && cp "$T/build/$G/anlage.xml" tv.xml && cp "$T/build/$G/anlage.xml.p7s" tv.xml.p7s \
 	&& echo '<xdomea/>' >msg.xml && zip -q pkg.zip scan.tiff scan.tiff.p7s tv.xml tv.xml.p7s msg.xml) || fail "zip"
 expect_rc 0 "verify a package" verify --ca "$P/ca.pem" "$W/pkg.zip"
-has "^OK   scan.tiff  signed by" "zip scan signature"
-has "^OK   tv.xml  signed by" "zip tv signature"
-has "1 file\(s\) in the package carry no signature" "zip unsigned note"
+has "^OK   scan.tiff  \(CAdES-B-B" "zip scan signature"
+has "^OK   tv.xml  \(CAdES-B-B" "zip tv signature"
+has "^OK   msg.xml  \(not sealed\)$" "zip unsigned file"
 
 # one changed byte must fail, in every form
 printf '\x00' | dd of="$W/scan.tiff" bs=1 seek=1000 conv=notrunc status=none
 cmp -s "$W/scan.tiff" "$T/build/$G/scan.tiff" && fail "test setup: byte not changed"
 expect_rc 1 "verify a changed file" verify --ca "$P/ca.pem" "$W/scan.tiff.p7s"
-has "^FAILED $W/scan.tiff: the file does not match its signature" "changed file fails"
+has "^FAILED $W/scan.tiff: message-digest: the file does not match its signature" "changed file fails"
 hasnt "^OK " "nothing OK for a changed file"
 (cd "$W" && rm -f pkg2.zip && zip -q pkg2.zip scan.tiff scan.tiff.p7s) || fail "zip 2"
 expect_rc 1 "verify a package with a changed file" verify --ca "$P/ca.pem" "$W/pkg2.zip"
-has "^FAILED scan.tiff: the file does not match its signature" "changed zip entry fails"
+has "^FAILED scan.tiff: message-digest: the file does not match its signature" "changed zip entry fails"
 cp "$W/scan.tiff" "$T/build/$G/scan.tiff"
 expect_rc 1 "verify a job directory with a changed file" verify --ca "$P/ca.pem" "$T/build/$G"
-has "^FAILED job.json: scan.tiff: content does not match its recorded SHA-256" "jobdir record fails"
-has "^FAILED scan.tiff: SHA-256 or size differs from job.json" "jobdir digest fails"
-has "^FAILED scan.tiff: the file does not match its signature" "jobdir signature fails"
-has "^OK   transfervermerk.xml  signed by" "the unchanged file still verifies"
+has "^FAILED job.json: record: scan.tiff: content does not match its recorded SHA-256" "jobdir record fails"
+has "^       FAILED record: SHA-256 or size differs from job.json" "jobdir digest fails"
+has "^FAILED scan.tiff: message-digest: the file does not match its signature" "jobdir signature fails"
+has "^OK   anlage.xml  \(CAdES-B-B" "the unchanged file still verifies"
 expect_rc 1 "verify a plain file without signature" verify --ca "$P/ca.pem" "$W/msg.xml"
 expect_rc 78 "verify without a usable CA" verify --ca "$T/nonexistent.pem" "$W/pkg.zip"
 
@@ -322,12 +322,12 @@ if [ -x "$MAILROOM_BIN/mailroom-scan" ] && [ -x "$MAILROOM_BIN/mailroom-classify
 		has "^  state: +delivered$" "e2e show: delivered"
 		has "^  signing: +CAdES-B-B" "e2e show: signing level"
 		mre verify "$E/var/archive/$eid"; [ $? -eq 0 ] || fail "e2e: verify the archived letter"
-		has "^OK   scan.tiff  signed by .*TEST SEAL" "e2e verify: scan.tiff sealed"
-		has "^OK   transfervermerk.xml  signed by" "e2e verify: transfervermerk sealed"
+		has "^OK   scan.tiff  \(CAdES-B-B, seal \".*TEST SEAL.*\", TEST PKI" "e2e verify: scan.tiff sealed"
+		has "^OK   transfervermerk.xml  \(CAdES-B-B, .*XSD valid" "e2e verify: transfervermerk sealed"
 		pkg=$(ls "$E"/var/vis-inbox/kaemmerei/*.zip 2>/dev/null | head -1)
 		if [ -n "$pkg" ]; then
 			mre verify "$pkg"; [ $? -eq 0 ] || fail "e2e: verify the xdomea package"
-			has "^OK   [0-9a-f-]+\.tiff  signed by" "e2e verify: package scan sealed"
+			has "^OK   [0-9a-f-]+\.tiff  \(scan\.tiff: CAdES-B-B" "e2e verify: package scan sealed"
 		else
 			fail "e2e: no package in the VIS inbox"
 		fi
