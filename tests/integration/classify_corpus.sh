@@ -2,9 +2,11 @@
 # classify_corpus.sh - classify real third-party pages of the shared development
 # corpus ($MAILROOM_SHARED/corpus, never copied into the repository): page 1 of
 # every PDF whose page is labelled rechnung, antrag or brief in PAGES.tsv is
-# rendered at 300 dpi (pdftoppm -gray -tiff) and classified with --explain --json.
+# rendered at 300 dpi (pdftoppm -gray -tiff), every receipt scan labelled quittung
+# (JPEG) is taken as it is, and all are classified with --explain --json.
 # A decided page must have its labelled type; abstaining (review) is allowed, a
-# wrong type fails. Skipped (77) when the corpus is absent.
+# wrong type fails (a till slip printed "TAX INVOICE" decided as rechnung was
+# the wrong decision this guards against). Skipped (77) when the corpus is absent.
 . "$(dirname "$0")/classify_lib.sh"
 
 CORPUS="${MAILROOM_SHARED:-}/corpus"
@@ -19,14 +21,19 @@ declare -A label
 files=()
 n=0
 while IFS=$'\t' read -r file page ptype _; do
-	case "$ptype" in rechnung | antrag | brief) ;; *) continue ;; esac
-	[ "$page" = 1 ] && [ "${file##*.}" = pdf ] || continue
-	out="$TMP/page$n"
-	pdftoppm -r 300 -gray -tiff -f 1 -l 1 -singlefile "$CORPUS/$file" "$out" ||
-		{ fail "cannot render $file"; continue; }
-	label["$out.tif"]="$ptype"
-	label["$out.tif:name"]="$file"
-	files+=("$out.tif")
+	[ "$page" = 1 ] || continue
+	case "$ptype:${file##*.}" in
+	rechnung:pdf | antrag:pdf | brief:pdf)
+		out="$TMP/page$n.tif"
+		pdftoppm -r 300 -gray -tiff -f 1 -l 1 -singlefile "$CORPUS/$file" "${out%.tif}" ||
+			{ fail "cannot render $file"; continue; }
+		;;
+	quittung:jpg | quittung:jpeg) out="$CORPUS/$file" ;;
+	*) continue ;;
+	esac
+	label["$out"]="$ptype"
+	label["$out:name"]="$file"
+	files+=("$out")
 	n=$((n + 1))
 done < <(tail -n +2 "$CORPUS/PAGES.tsv")
 [ $n -gt 0 ] || { echo "no labelled pages found in $CORPUS/PAGES.tsv" >&2; exit 1; }
@@ -58,6 +65,10 @@ for f in "${files[@]}"; do
 	fi
 done
 echo "corpus: $n pages, $right right, $abstained to review, $wrong wrong"
-# The rules must do real work: most invoices are recognised, not just deferred.
-[ "${right_by[rechnung]:-0}" -ge 8 ] || fail "only ${right_by[rechnung]:-0} invoices recognised"
+# The rules must do real work: most invoices and receipts are recognised, not
+# just deferred (floors well below what the rules reach on clean pages: 16 of 18
+# invoices, 22 of 24 receipts, 3 of 3 letters).
+[ "${right_by[rechnung]:-0}" -ge 12 ] || fail "only ${right_by[rechnung]:-0} invoices recognised"
+[ "${right_by[quittung]:-0}" -ge 15 ] || fail "only ${right_by[quittung]:-0} receipts recognised"
+[ "${right_by[brief]:-0}" -ge 1 ] || fail "no letter recognised"
 [ $failures -eq 0 ] || { echo "$failures failure(s)" >&2; exit 1; }

@@ -3,7 +3,8 @@
  * folding and word matching, any/all/regex rules, umlaut and ae/ä equivalence,
  * vetoes, abstention, configuration errors with file:line, routing by the address
  * block, extraction of date/subject/references, UTF-8 cleaning of OCR output,
- * and that the shipped conf/scankonzept.yaml loads.
+ * and that the shipped conf/scankonzept.yaml loads and tells till receipts,
+ * invoices, offers, plain letters and advertising apart.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,23 +354,17 @@ static void test_errors(void)
 	classify_rules_free(cr);
 }
 
-/* The shipped Scankonzept loads and decides the obvious cases. */
-static void test_shipped(const char *conf_dir)
+/* The shipped conf/scankonzept.yaml from conf_dir, or NULL (a failed check). */
+static classify_rules *shipped_load(const char *conf_dir)
 {
 	char path[4096];
 	conf_err e;
 	conf_node *root;
 	classify_rules *cr = NULL;
-	struct classify_decision d;
-	size_t i;
-	int seen = 0;
-	static const char *const required[] = {"rechnung", "quittung", "antrag",      "brief",
-					       "vertrag",  "bescheid", "widerspruch", "gericht",
-					       "urkunde",  "werbung",  "personal",    "merkblatt"};
 
 	if (snprintf(path, sizeof(path), "%s/scankonzept.yaml", conf_dir) >= (int)sizeof(path)) {
 		CHECK(!"conf dir path too long");
-		return;
+		return NULL;
 	}
 	root = conf_load(path, &e);
 	CHECK(root != NULL);
@@ -377,10 +372,35 @@ static void test_shipped(const char *conf_dir)
 		cr = classify_rules_load(root, &test_offices, &e);
 	conf_free(root);
 	CHECK(cr != NULL);
-	if (cr == NULL) {
+	if (cr == NULL)
 		fprintf(stderr, "shipped scankonzept.yaml: %s\n", e.msg);
+	return cr;
+}
+
+/* The score of the type with id in d (0 if vetoed, -1 if there is no such type). */
+static double score_of(const classify_rules *cr, const struct classify_decision *d, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < classify_rules_count(cr); i++)
+		if (strcmp(classify_rules_type(cr, i)->id, id) == 0)
+			return d->scores[i];
+	return -1.0;
+}
+
+/* The shipped Scankonzept loads and decides the obvious cases. */
+static void test_shipped(const char *conf_dir)
+{
+	classify_rules *cr;
+	struct classify_decision d;
+	size_t i;
+	int seen = 0;
+	static const char *const required[] = {"rechnung", "quittung", "antrag",      "brief",
+					       "vertrag",  "bescheid", "widerspruch", "gericht",
+					       "urkunde",  "werbung",  "personal",    "merkblatt"};
+
+	if ((cr = shipped_load(conf_dir)) == NULL)
 		return;
-	}
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		size_t k;
 
@@ -409,6 +429,101 @@ static void test_shipped(const char *conf_dir)
 	classify_decision_free(&d);
 	/* a plain note without marks is not guessed */
 	classify_rules_score(cr, "Bitte um R\xc3\xbc\x63kruf. Danke", NULL, &d);
+	CHECK(!d.decided);
+	classify_decision_free(&d);
+	classify_rules_free(cr);
+}
+
+/*
+ * The shipped rules tell the kinds of commercial mail and letters apart by what
+ * the kind itself carries, not by what every business paper carries (texts
+ * written for the test, not taken from the corpus).
+ */
+static void test_shipped_kinds(const char *conf_dir)
+{
+	classify_rules *cr;
+	struct classify_decision d;
+
+	if ((cr = shipped_load(conf_dir)) == NULL)
+		return;
+	/* a till slip that calls itself TAX INVOICE: total, cash, change -> receipt */
+	classify_rules_score(cr,
+			     "KEDAI MAJU SDN BHD\nTAX INVOICE\nInvoice No: 10233\n"
+			     "12/03/2019 14:22:10  Cashier: 02\n2 x MINERAL WATER   3.00\n"
+			     "TOTAL               6.00\nCASH               10.00\n"
+			     "CHANGE              4.00\nTHANK YOU, PLEASE COME AGAIN\n",
+			     "KEDAI MAJU SDN BHD\nTAX INVOICE\nInvoice No: 10233\n", &d);
+	CHECK_STR(decided(cr, &d), "quittung");
+	classify_decision_free(&d);
+	/* a German cash till receipt without a title: Summe, BAR, RUECKGELD */
+	classify_rules_score(cr,
+			     "Baumarkt Beispiel GmbH\nMarktweg 1\n12345 Musterstadt\n"
+			     "Schrauben 4x40         3,49\nHolzleim              2,99\n"
+			     "SUMME EUR              6,48\nBAR EUR               10,00\n"
+			     "R\xc3\x9c"
+			     "CKGELD EUR            3,52\n21.11.2026 10:14  Kasse 2\n",
+			     NULL, &d);
+	CHECK_STR(decided(cr, &d), "quittung");
+	classify_decision_free(&d);
+	/* an invoice saying "due upon receipt" is no receipt */
+	classify_rules_score(
+	    cr,
+	    "Example Ltd\nINVOICE\nInvoice No: 2026-044\nInvoice date: 02.03.2026\n"
+	    "Consulting, 2 days   1,200.00\nTotal due   1,200.00 EUR\n"
+	    "Payment due upon receipt of this invoice.\n",
+	    "Example Ltd\nINVOICE\nInvoice No: 2026-044\n", &d);
+	CHECK_STR(decided(cr, &d), "rechnung");
+	CHECK(score_of(cr, &d, "quittung") < classify_rules_min_score(cr));
+	classify_decision_free(&d);
+	/* an offer has items, VAT, a total, tax id and bank details, but no mark of an
+	 * invoice: those alone never reach min_score for rechnung */
+	classify_rules_score(
+	    cr,
+	    "Buerotechnik Beispiel KG\nAngebot Nr. AN-2026-17\n"
+	    "Sehr geehrte Damen und Herren,\ngerne bieten wir Ihnen an:\n"
+	    "Pos. Menge Bezeichnung Einzelpreis\n1 10 Ordner 2,10 EUR\n"
+	    "Nettobetrag 21,00 EUR\nzzgl. 19 % MwSt. 3,99 EUR\nGesamtbetrag 24,99 EUR\n"
+	    "Mit freundlichen Gr\xc3\xbc\xc3\x9f"
+	    "en\nUSt-IdNr.: DE123456789  IBAN: DE89 3704 0044 0532 0130 00\n",
+	    NULL, &d);
+	CHECK(score_of(cr, &d, "rechnung") < classify_rules_min_score(cr));
+	CHECK(!d.decided || strcmp(decided(cr, &d), "rechnung") != 0);
+	classify_decision_free(&d);
+	/* a citizen who wants to deregister is not unsubscribing from a newsletter, and
+	 * "anmelden" is not "abmelden" read with an OCR error: never advertising */
+	classify_rules_score(cr,
+			     "Sehr geehrte Damen und Herren,\nich m\xc3\xb6"
+			     "chte meinen Wohnsitz abmelden und mein Gewerbe anmelden.\n"
+			     "Mit freundlichen Gr\xc3\xbc\xc3\x9f"
+			     "en\n",
+			     NULL, &d);
+	CHECK(score_of(cr, &d, "werbung") == 0.0);
+	classify_decision_free(&d);
+	/* a DIN 5008 letter: date line, subject, salutation, closing */
+	classify_rules_score(
+	    cr,
+	    "Erika Beispiel - Lindenweg 7 - 12345 Musterstadt\nStadt Musterstadt\n"
+	    "Ordnungsamt\nRathausplatz 1\n12345 Musterstadt\n"
+	    "Musterstadt, 05.11.2026\nParkplatz am Rathaus\n"
+	    "Sehr geehrte Damen und Herren,\nbitte pruefen Sie die Beschilderung.\n"
+	    "Mit freundlichen Gr\xc3\xbc\xc3\x9f"
+	    "en\nErika Beispiel\n",
+	    NULL, &d);
+	CHECK_STR(decided(cr, &d), "brief");
+	CHECK(score_of(cr, &d, "brief") >= 5.0);
+	classify_decision_free(&d);
+	/* the same letter giving notice: the original may be evidence, not a plain letter */
+	classify_rules_score(cr,
+			     "Erika Beispiel - Lindenweg 7 - 12345 Musterstadt\nStadt Musterstadt\n"
+			     "Ordnungsamt\nRathausplatz 1\n12345 Musterstadt\n"
+			     "Musterstadt, 05.11.2026\nK\xc3\xbc"
+			     "ndigung des Stellplatzes\n"
+			     "Sehr geehrte Damen und Herren,\nhiermit k\xc3\xbc"
+			     "ndige ich den Stellplatz.\n"
+			     "Mit freundlichen Gr\xc3\xbc\xc3\x9f"
+			     "en\nErika Beispiel\n",
+			     NULL, &d);
+	CHECK(score_of(cr, &d, "brief") == 0.0);
 	CHECK(!d.decided);
 	classify_decision_free(&d);
 	classify_rules_free(cr);
@@ -528,6 +643,7 @@ int main(void)
 	test_score();
 	test_errors();
 	test_shipped(conf_dir);
+	test_shipped_kinds(conf_dir);
 	test_route();
 	test_extract();
 	test_clean_utf8();
