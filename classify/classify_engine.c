@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "fileio.h"
 #include "log.h"
 #include "stage.h"
@@ -360,6 +361,14 @@ json_object *classify_section(classify_engine *eng, const struct classify_ocr_re
 	json_object_object_add(ocr, "pages", json_object_new_int((int)res->n_pages));
 	json_object_object_add(ocr, "utf8_cleaned", json_object_new_boolean(res->cleaned));
 	json_object_object_add(o, "ocr", ocr);
+	{
+		json_object *sw = json_object_new_object();
+
+		json_object_object_add(sw, "name", json_object_new_string("mailroom-classify"));
+		json_object_object_add(sw, "version", json_object_new_string(MAILROOM_VERSION));
+		json_object_object_add(sw, "sha256", json_object_new_string(digest_self_exe_hex()));
+		json_object_object_add(o, "program", sw);
+	}
 	return o;
 }
 int classify_engine_start(classify_engine *eng, char *err, size_t errlen)

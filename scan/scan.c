@@ -252,8 +252,10 @@ static int scan_recover_tmp(struct scan_ctx *cx)
 		/* An unfinished import whose file is still, unchanged, in the import
 		 * folder: the job is a partial copy of it, the file will be imported
 		 * again, so the copy goes (keeping it would make the letter twice). */
-		if (journal_import_of(cx->jr, ids[i], ipath, sizeof(ipath), isha, sizeof(isha)) == 1 &&
-		    digest_sha256_file_hex(ipath, now_sha, NULL) == 0 && strcmp(isha, now_sha) == 0) {
+		if (journal_import_of(cx->jr, ids[i], ipath, sizeof(ipath), isha, sizeof(isha)) ==
+			1 &&
+		    digest_sha256_file_hex(ipath, now_sha, NULL) == 0 &&
+		    strcmp(isha, now_sha) == 0) {
 			char *tdir = spool_path(cx->scan, SPOOL_TMP, ids[i]);
 
 			if (fio_rmtree(tdir) == 0) {
@@ -315,7 +317,14 @@ static void scan_capture_section(struct scan_ctx *cx, job *j, const char *starte
 	json_object_object_add(c, "station", json_object_new_string(cx->set.station));
 	json_object_object_add(c, "operator", json_object_new_string(cx->operator_name));
 	json_object_object_add(c, "time", json_object_new_string(started));
-	json_object_object_add(c, "software", json_object_new_string(SCAN_SOFTWARE));
+	{
+		json_object *sw = json_object_new_object();
+
+		json_object_object_add(sw, "name", json_object_new_string("mailroom-scan"));
+		json_object_object_add(sw, "version", json_object_new_string(MAILROOM_VERSION));
+		json_object_object_add(sw, "sha256", json_object_new_string(digest_self_exe_hex()));
+		json_object_object_add(c, "software", sw);
+	}
 	json_object_object_add(c, "device", device);
 	json_object_object_add(c, "settings", sets);
 	json_object_object_add(

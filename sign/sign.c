@@ -697,6 +697,7 @@ static int sign_seal(struct sign_ctx *sc, job *j, struct stage_result *r)
 	tv.procedure_version = sc->conf->procedure_version;
 	tv.software = SIGN_PROGRAM;
 	tv.software_version = MAILROOM_VERSION;
+	tv.software_sha256 = digest_self_exe_hex();
 	tv.sealed_at = t;
 	tv.files = files;
 	tv.n_files = n;

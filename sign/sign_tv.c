@@ -241,7 +241,7 @@ static void sign_tv_person(struct tvw *t, const struct sign_tv_input *in)
 static void sign_tv_software(struct tvw *t, json_object *sw, const char *role)
 {
 	char name[256];
-	const char *s, *sp, *ver = NULL;
+	const char *s, *sp, *ver = NULL, *hash = NULL;
 
 	if (sw == NULL)
 		return;
@@ -250,6 +250,7 @@ static void sign_tv_software(struct tvw *t, json_object *sw, const char *role)
 			return;
 		snprintf(name, sizeof(name), "%s", s);
 		ver = sign_tv_member(sw, "version");
+		hash = sign_tv_member(sw, "sha256");
 	} else if (json_object_is_type(sw, json_type_string)) {
 		s = json_object_get_string(sw);
 		if ((sp = strrchr(s, ' ')) != NULL && sp != s && sp[1] != '\0') {
@@ -267,6 +268,8 @@ static void sign_tv_software(struct tvw *t, json_object *sw, const char *role)
 	tvw_attr(t, "name", name, "capture.software");
 	if (ver != NULL && *ver != '\0')
 		tvw_attr(t, "version", ver, "capture.software");
+	if (hash != NULL && strlen(hash) == 64)
+		tvw_attr(t, "sha256", hash, "software sha256");
 	tvw_attr(t, "rolle", role, "role");
 	tvw_end(t);
 }
@@ -324,10 +327,13 @@ static void sign_tv_environment(struct tvw *t, const struct sign_tv_input *in)
 	}
 	tvw_end(t);
 	sign_tv_software(t, sign_tv_obj(j, "capture.software"), "Erfassung");
+	sign_tv_software(t, sign_tv_obj(j, "classification.program"), "Klassifikation");
 	sign_tv_software(t, ocr, "Texterkennung");
 	tvw_start(t, "Software");
 	tvw_attr(t, "name", in->software, "software");
 	tvw_attr(t, "version", in->software_version, "software");
+	if (in->software_sha256 != NULL && strlen(in->software_sha256) == 64)
+		tvw_attr(t, "sha256", in->software_sha256, "software sha256");
 	tvw_attr(t, "rolle", "Qualitätsprüfung, Transfervermerk und Versiegelung", "role");
 	tvw_end(t);
 	tvw_start(t, "Verfahrensdokumentation");

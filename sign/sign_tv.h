@@ -47,6 +47,7 @@ struct sign_tv_input {
 	const char *procedure_version;
 	const char *software; /* this program's name */
 	const char *software_version;
+	const char *software_sha256; /* SHA-256 hex of the sealing program, or NULL */
 	time_t sealed_at;
 	const struct sign_tv_file *files;
 	size_t n_files;

@@ -76,3 +76,17 @@ int digest_sha256_file_hex(const char *path, char out[DIGEST_SHA256_HEX], uint64
 	digest_hex(d, sizeof(d), out);
 	return 0;
 }
+
+const char *digest_self_exe_hex(void)
+{
+	static char hex[DIGEST_SHA256_HEX];
+	static int done;
+	uint64_t size;
+
+	if (!done) {
+		if (digest_sha256_file_hex("/proc/self/exe", hex, &size) == -1)
+			hex[0] = '\0';
+		done = 1;
+	}
+	return hex;
+}

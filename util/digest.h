@@ -17,5 +17,8 @@ void digest_sha256(const void *p, size_t n, unsigned char out[DIGEST_SHA256_LEN]
 void digest_hex(const unsigned char *p, size_t n, char *out);
 /* Convenience: hex SHA-256 of a file into out[DIGEST_SHA256_HEX]. */
 int digest_sha256_file_hex(const char *path, char out[DIGEST_SHA256_HEX], uint64_t *size);
+/* SHA-256 (hex) of the running program (/proc/self/exe), computed once: the
+ * software hash a Transfervermerk names (TR-03138 A.NB.4 b). "" if unreadable. */
+const char *digest_self_exe_hex(void);
 
 #endif
