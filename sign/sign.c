@@ -40,7 +40,7 @@
  *	(tests/integration/sign_keyiso.sh searches both memories). If the holder
  *	dies, the letter is deferred and mailroom-sign exits EX_TEMPFAIL so that its
  *	supervisor starts a new holder from a clean process. The PIN is never
- *	logged. The TSA's answers are untrusted: verified before use (sign_tsa.c).
+ *	logged. The TSA's answers are untrusted: verified before use (tsa.c).
  *
  * EXIT STATUS
  *	0 (EX_OK) after --once or a clean stop (SIGTERM/SIGINT); EX_USAGE on a bad
@@ -73,7 +73,7 @@
 #include "sign_cades.h"
 #include "sign_key.h"
 #include "sign_qs.h"
-#include "sign_tsa.h"
+#include "tsa.h"
 #include "sign_tv.h"
 #include "stage.h"
 #include "timefmt.h"
@@ -141,7 +141,7 @@ struct sign_conf {
 struct sign_ctx {
 	struct sign_conf *conf;
 	sign_key *key;
-	sign_tsa *tsa; /* NULL when no level is B-T */
+	tsa_client *tsa; /* NULL when no level is B-T */
 	xmlschema *schema;
 	char subject[SIGN_NAME_MAX], issuer[SIGN_NAME_MAX], serial[128], algorithm[64];
 	int test_pki;
@@ -220,8 +220,8 @@ static int sign_conf_tsa(const settings *set, struct sign_conf *c, conf_err *e)
 	    sign_conf_path(t, "ca", DEF_SIGN_TSA_CA, set, &c->tsa_ca_path, e) == -1 ||
 	    conf_str(t, "policy", 0, NULL, &c->tsa_policy, e) == -1 ||
 	    conf_str(t, "digest", 0, "sha256", &c->tsa_digest, e) == -1 ||
-	    conf_long(t, "timeout_seconds", 0, SIGN_TSA_DEFAULT_TIMEOUT, 1, 600, &c->tsa_timeout,
-		      e) == -1 ||
+	    conf_long(t, "timeout_seconds", 0, TSA_DEFAULT_TIMEOUT, 1, 600, &c->tsa_timeout, e) ==
+		-1 ||
 	    sign_conf_path(t, "tls_ca", NULL, set, &c->tsa_tls_ca_path, e) == -1 ||
 	    conf_str(t, "proxy", 0, NULL, &c->tsa_proxy, e) == -1)
 		return -1;
@@ -480,7 +480,7 @@ static int sign_stamp(struct sign_ctx *sc, job *j, json_object *s, struct stage_
 		char *path = job_path(j, p7s), *bt = xasprintf("%s.bt", path);
 		unsigned char *out = NULL;
 		size_t out_len = 0;
-		struct sign_tsa_info info;
+		struct tsa_info info;
 		buf b;
 		int st;
 
@@ -559,10 +559,10 @@ static int sign_stamp(struct sign_ctx *sc, job *j, json_object *s, struct stage_
 	json_object_object_del(s, "timestamps_pending");
 	json_object_object_del(s, "pending_reason");
 	json_object_object_add(s, "level", json_object_new_string("CAdES-B-T"));
-	json_object_object_add(s, "tsa_url", json_object_new_string(sign_tsa_url(sc->tsa)));
+	json_object_object_add(s, "tsa_url", json_object_new_string(tsa_url(sc->tsa)));
 	json_object_object_add(s, "timestamps", ts);
 	ts = NULL;
-	log_info("%s: %d signature(s) time-stamped by %s", id, n, sign_tsa_url(sc->tsa));
+	log_info("%s: %d signature(s) time-stamped by %s", id, n, tsa_url(sc->tsa));
 	rc = 0;
 out:
 	json_object_put(ts);
@@ -884,7 +884,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (conf.tsa_url != NULL) {
-		struct sign_tsa_conf tc;
+		struct tsa_conf tc;
 
 		memset(&tc, 0, sizeof(tc));
 		tc.url = conf.tsa_url;
@@ -894,7 +894,7 @@ int main(int argc, char **argv)
 		tc.timeout_seconds = conf.tsa_timeout;
 		tc.tls_ca_path = conf.tsa_tls_ca_path;
 		tc.proxy = conf.tsa_proxy;
-		if ((sc.tsa = sign_tsa_open(&tc, err, sizeof(err))) == NULL) {
+		if ((sc.tsa = tsa_open(&tc, err, sizeof(err))) == NULL) {
 			log_errorx("configuration: %s", err);
 			goto out;
 		}
@@ -903,7 +903,7 @@ int main(int argc, char **argv)
 		 "(issuer %s)",
 		 sign_key_describe(sc.key), sc.algorithm, sign_levels[conf.level[0]],
 		 sign_levels[conf.level[1]], sign_levels[conf.level[2]], sc.tsa ? "; TSA " : "",
-		 sc.tsa ? sign_tsa_url(sc.tsa) : "", sc.subject, sc.issuer);
+		 sc.tsa ? tsa_url(sc.tsa) : "", sc.subject, sc.issuer);
 	if (sc.test_pki)
 		log_warnx("the seal comes from the TEST PKI (scripts/pki.sh): it is not "
 			  "qualified and has no legal value");
@@ -922,7 +922,7 @@ out:
 	if (env_open)
 		stage_env_close(&env);
 	sc.key = sign_key_close(sc.key);
-	sc.tsa = sign_tsa_close(sc.tsa);
+	sc.tsa = tsa_close(sc.tsa);
 	sc.schema = xmlschema_free(sc.schema);
 	sign_conf_free(&conf);
 	settings_free(&set);

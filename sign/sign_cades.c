@@ -348,14 +348,14 @@ fail:
 	return NULL;
 }
 
-int sign_cades_add_timestamp(sign_tsa *t, const unsigned char *p7s, size_t p7s_len,
+int sign_cades_add_timestamp(tsa_client *t, const unsigned char *p7s, size_t p7s_len,
 			     unsigned char **out, size_t *out_len, const char *tag, char *err,
 			     size_t errlen)
 {
 	CMS_ContentInfo *cms = NULL, *check = NULL;
 	CMS_SignerInfo *si = NULL, *si2 = NULL;
 	ASN1_OCTET_STRING *sig;
-	struct sign_tsa_info info;
+	struct tsa_info info;
 	unsigned char *re = NULL, *tok = NULL, *der = NULL, *sigcopy = NULL;
 	size_t toklen = 0;
 	time_t st;
@@ -387,8 +387,7 @@ int sign_cades_add_timestamp(sign_tsa *t, const unsigned char *p7s, size_t p7s_l
 	sigcopy = xmalloc((size_t)siglen);
 	memcpy(sigcopy, ASN1_STRING_get0_data(sig), (size_t)siglen);
 	/* The imprint covers the value of SignerInfo.signature (EN 319 122-1 5.3). */
-	if ((rc = sign_tsa_stamp(t, sigcopy, (size_t)siglen, &tok, &toklen, err, errlen)) !=
-	    SIGN_TSA_OK)
+	if ((rc = tsa_stamp(t, sigcopy, (size_t)siglen, &tok, &toklen, err, errlen)) != TSA_OK)
 		goto out;
 	rc = SIGN_CADES_BT_PERMANENT;
 	if (toklen > INT_MAX ||
@@ -408,7 +407,7 @@ int sign_cades_add_timestamp(sign_tsa *t, const unsigned char *p7s, size_t p7s_l
 		cades_errf(err, errlen, "the time-stamped SignedData does not check out (bug)");
 		goto out;
 	}
-	if (sign_tsa_token_info(tok, toklen, &info, why, sizeof(why)) == SIGN_TSA_OK &&
+	if (tsa_token_info(tok, toklen, &info, why, sizeof(why)) == TSA_OK &&
 	    (st = cades_signing_time(si)) != (time_t)-1 && info.gen_time + 60 < st)
 		log_warnx("%s: signing-time is %lld s after the TSA's time: the seal host's clock "
 			  "runs ahead (check NTP); verifiers may flag the signature",
@@ -428,7 +427,7 @@ out:
 	return rc;
 }
 
-int sign_cades_file_add_timestamp(sign_tsa *t, const char *p7s_path, const char *tag, char *err,
+int sign_cades_file_add_timestamp(tsa_client *t, const char *p7s_path, const char *tag, char *err,
 				  size_t errlen)
 {
 	unsigned char *out = NULL;
@@ -471,7 +470,7 @@ out:
 	return rc;
 }
 
-int sign_cades_timestamp_info(const unsigned char *p7s, size_t len, struct sign_tsa_info *info,
+int sign_cades_timestamp_info(const unsigned char *p7s, size_t len, struct tsa_info *info,
 			      char *err, size_t errlen)
 {
 	const unsigned char *p = p7s;
@@ -503,7 +502,7 @@ int sign_cades_timestamp_info(const unsigned char *p7s, size_t len, struct sign_
 		snprintf(err, errlen, "cannot encode the signature-time-stamp token");
 		goto out;
 	}
-	if (sign_tsa_token_info(der, (size_t)n, info, err, errlen) != SIGN_TSA_OK)
+	if (tsa_token_info(der, (size_t)n, info, err, errlen) != TSA_OK)
 		goto out;
 	rc = 1;
 out:

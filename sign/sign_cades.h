@@ -13,7 +13,7 @@
  * CAdES-B-T: sign_cades_add_timestamp() takes such a B-B SignedData and adds the
  * unsigned attribute signature-time-stamp (id-aa-signatureTimeStampToken,
  * 1.2.840.113549.1.9.16.2.14) to the first SignerInfo: an RFC 3161 token over the
- * signature value (the contents of SignerInfo.signature) from sign_tsa_stamp().
+ * signature value (the contents of SignerInfo.signature) from tsa_stamp().
  * Everything signed stays byte for byte as it was: the input must re-encode to
  * exactly its own bytes (DER, as sign_cades_bio writes it) and its signature must
  * verify before anything is asked of the TSA, and the result is checked again.
@@ -31,7 +31,7 @@
 
 #include "digest.h"
 #include "sign_key.h"
-#include "sign_tsa.h"
+#include "tsa.h"
 
 /* What signing one file produced, besides the signature. */
 struct sign_cades_out {
@@ -61,10 +61,10 @@ enum sign_cades_bt {
 	SIGN_CADES_BT_ADDED = 0,   /* the signature-time-stamp is in place now */
 	SIGN_CADES_BT_ALREADY = 1, /* it was there already: nothing asked, nothing written */
 	/* The TSA cannot answer now, or a file operation failed (errno kept): retry later. */
-	SIGN_CADES_BT_LATER = SIGN_TSA_LATER,
+	SIGN_CADES_BT_LATER = TSA_LATER,
 	/* Not a B-B SignedData we can upgrade, its signature does not verify, or the
-	 * TSA's answer is wrong or refused (see sign_tsa.h): a person must look. */
-	SIGN_CADES_BT_PERMANENT = SIGN_TSA_PERMANENT
+	 * TSA's answer is wrong or refused (see tsa.h): a person must look. */
+	SIGN_CADES_BT_PERMANENT = TSA_PERMANENT
 };
 
 /*
@@ -73,7 +73,7 @@ enum sign_cades_bt {
  * with *out NULL; or LATER / PERMANENT with err set. tag (the job id) starts log
  * lines (a warning when the seal host's clock runs ahead of the TSA's).
  */
-int sign_cades_add_timestamp(sign_tsa *t, const unsigned char *p7s, size_t p7s_len,
+int sign_cades_add_timestamp(tsa_client *t, const unsigned char *p7s, size_t p7s_len,
 			     unsigned char **out, size_t *out_len, const char *tag, char *err,
 			     size_t errlen);
 
@@ -83,15 +83,15 @@ int sign_cades_add_timestamp(sign_tsa *t, const unsigned char *p7s, size_t p7s_l
  * A missing or oversized file is PERMANENT; other file errors are LATER with errno
  * kept (errno is 0 after a TSA or CMS failure).
  */
-int sign_cades_file_add_timestamp(sign_tsa *t, const char *p7s_path, const char *tag, char *err,
+int sign_cades_file_add_timestamp(tsa_client *t, const char *p7s_path, const char *tag, char *err,
 				  size_t errlen);
 
 /*
  * What the signature-time-stamp of the first SignerInfo of the DER SignedData p7s
- * says (not verified: see sign_tsa_stamp and mailroom verify). 1 with info
+ * says (not verified: see tsa_stamp and mailroom verify). 1 with info
  * filled, 0 when there is none, -1 with err set when p7s is not a SignedData.
  */
-int sign_cades_timestamp_info(const unsigned char *p7s, size_t len, struct sign_tsa_info *info,
+int sign_cades_timestamp_info(const unsigned char *p7s, size_t len, struct tsa_info *info,
 			      char *err, size_t errlen);
 
 #endif

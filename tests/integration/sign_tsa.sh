@@ -6,7 +6,7 @@
 # Makes the TEST PKI, starts mailroom-test-tsa with scripts/tsa.sh (port 0) and
 # checks: start is idempotent and status tells; the HTTP front refuses GET (405),
 # a wrong Content-Type (400), a missing Content-Length (400), an oversized body
-# (413); a token from sign_tsa_stamp verifies with `openssl ts -verify` (and not
+# (413); a token from tsa_stamp verifies with `openssl ts -verify` (and not
 # for other data) and names the test policy; a CAdES-B-B from sign_cades_file,
 # upgraded to B-T, still verifies with `openssl cms -verify` and GnuTLS
 # `certtool --p7-verify`, and its embedded token (cut out with `openssl
@@ -92,7 +92,7 @@ grep -q "$URL" "$TMP/out" || fail "status does not name the URL"
 # --- a token from the client, checked by openssl ts --------------------------------
 printf 'the bytes to stamp\n' >"$TMP/data.bin"
 printf 'other bytes\n' >"$TMP/other.bin"
-check "sign_tsa_stamp gets a token" "$HELPER" stamp "$URL" "$P/ca.pem" "$TMP/data.bin" "$TMP/data.tst"
+check "tsa_stamp gets a token" "$HELPER" stamp "$URL" "$P/ca.pem" "$TMP/data.bin" "$TMP/data.tst"
 check "openssl ts -verify accepts the token" ts_verify "$TMP/data.bin" "$TMP/data.tst"
 check_not "openssl ts -verify rejects it for other data" ts_verify "$TMP/other.bin" "$TMP/data.tst"
 openssl ts -reply -in "$TMP/data.tst" -token_in -text >"$TMP/tst.txt" 2>/dev/null

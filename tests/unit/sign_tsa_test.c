@@ -1,5 +1,5 @@
 /*
- * sign_tsa_test.c - the RFC 3161 client (sign_tsa) and the CAdES-B-T upgrade
+ * tsa_test.c - the RFC 3161 client (tsa) and the CAdES-B-T upgrade
  * (sign_cades_add_timestamp) against the real mailroom-test-tsa over HTTP.
  *
  * Makes a fresh test PKI with scripts/pki.sh (and a second one as the "wrong CA"),
@@ -18,10 +18,10 @@
  *     the signature value; a second upgrade says "already" without asking the
  *     TSA; a dead TSA leaves the file as it was; a damaged .p7s is PERMANENT.
  *
- * With arguments it is the helper of tests/integration/sign_tsa.sh:
- *   sign_tsa_test make-bb KEY CERT CA CONTENT P7S    a CAdES-B-B with sign_cades_file
- *   sign_tsa_test upgrade URL TSA_CA P7S             sign_cades_file_add_timestamp
- *   sign_tsa_test stamp URL TSA_CA DATA TOKEN        sign_tsa_stamp over a file
+ * With arguments it is the helper of tests/integration/tsa.sh:
+ *   tsa_test make-bb KEY CERT CA CONTENT P7S    a CAdES-B-B with sign_cades_file
+ *   tsa_test upgrade URL TSA_CA P7S             sign_cades_file_add_timestamp
+ *   tsa_test stamp URL TSA_CA DATA TOKEN        tsa_stamp over a file
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,11 +52,11 @@
 #include "log.h"
 #include "sign_cades.h"
 #include "sign_key.h"
-#include "sign_tsa.h"
+#include "tsa.h"
 
 #define TEST_POLICY "1.3.6.1.4.1.99999.1"
 
-static char tdir[] = "/tmp/sign_tsa_test.XXXXXX";
+static char tdir[] = "/tmp/tsa_test.XXXXXX";
 static int tsa_port;
 
 /* A path in the test directory (static buffer rotation). */
@@ -81,20 +81,20 @@ static const char *url(int port, const char *path)
 	return bufs[k];
 }
 
-/* With SIGN_TSA_TEST_VERBOSE=1, print each expected error message (to read them). */
+/* With TSA_TEST_VERBOSE=1, print each expected error message (to read them). */
 static void show(const char *what, const char *err)
 {
-	if (getenv("SIGN_TSA_TEST_VERBOSE") != NULL)
+	if (getenv("TSA_TEST_VERBOSE") != NULL)
 		fprintf(stderr, "[%s] %s\n", what, err);
 }
 
 /* Open a client; NULL with err printed. */
-static sign_tsa *open_tsa(const char *u, const char *ca, const char *policy, const char *digest,
-			  long timeout)
+static tsa_client *open_tsa(const char *u, const char *ca, const char *policy, const char *digest,
+			    long timeout)
 {
-	struct sign_tsa_conf c;
+	struct tsa_conf c;
 	char err[512];
-	sign_tsa *t;
+	tsa_client *t;
 
 	memset(&c, 0, sizeof(c));
 	c.url = u;
@@ -103,8 +103,8 @@ static sign_tsa *open_tsa(const char *u, const char *ca, const char *policy, con
 	c.digest = digest;
 	c.timeout_seconds = timeout;
 	c.proxy = "";
-	if ((t = sign_tsa_open(&c, err, sizeof(err))) == NULL)
-		fprintf(stderr, "sign_tsa_open: %s\n", err);
+	if ((t = tsa_open(&c, err, sizeof(err))) == NULL)
+		fprintf(stderr, "tsa_open: %s\n", err);
 	return t;
 }
 
@@ -352,16 +352,16 @@ static int stamp_via(enum px_mode m, const char *ca, char *err, size_t errlen)
 	static const unsigned char data[] = "signature value stand-in";
 	unsigned char *tok = NULL;
 	size_t toklen = 0;
-	sign_tsa *t;
+	tsa_client *t;
 	int port, rc, st = 0;
 	pid_t pid = px_start(m, &port);
 
 	t = open_tsa(url(port, "/"), ca, NULL, NULL, 10);
-	rc = t ? sign_tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, errlen) : 99;
-	CHECK(rc == SIGN_TSA_OK ? tok != NULL : tok == NULL);
+	rc = t ? tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, errlen) : 99;
+	CHECK(rc == TSA_OK ? tok != NULL : tok == NULL);
 	free(tok);
-	sign_tsa_close(t);
-	show("proxy", rc == SIGN_TSA_OK ? "ok" : err);
+	tsa_close(t);
+	show("proxy", rc == TSA_OK ? "ok" : err);
 	waitpid(pid, &st, 0);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	return rc;
@@ -548,12 +548,12 @@ static int helper(int argc, char **argv)
 		return 0;
 	}
 	if (argc == 5 && strcmp(argv[1], "upgrade") == 0) {
-		sign_tsa *t = open_tsa(argv[2], argv[3], NULL, NULL, 10);
+		tsa_client *t = open_tsa(argv[2], argv[3], NULL, NULL, 10);
 
 		if (t == NULL)
 			return 78;
 		rc = sign_cades_file_add_timestamp(t, argv[4], "it", err, sizeof(err));
-		sign_tsa_close(t);
+		tsa_close(t);
 		if (rc == SIGN_CADES_BT_ADDED)
 			printf("added\n");
 		else if (rc == SIGN_CADES_BT_ALREADY)
@@ -566,7 +566,7 @@ static int helper(int argc, char **argv)
 						     : 65;
 	}
 	if (argc == 6 && strcmp(argv[1], "stamp") == 0) {
-		sign_tsa *t = open_tsa(argv[2], argv[3], NULL, NULL, 10);
+		tsa_client *t = open_tsa(argv[2], argv[3], NULL, NULL, 10);
 		unsigned char *tok = NULL;
 		size_t toklen = 0;
 		buf d;
@@ -574,19 +574,18 @@ static int helper(int argc, char **argv)
 		if (t == NULL)
 			return 78;
 		slurp(argv[4], &d);
-		rc = sign_tsa_stamp(t, (unsigned char *)d.data, d.len, &tok, &toklen, err,
-				    sizeof(err));
-		sign_tsa_close(t);
+		rc = tsa_stamp(t, (unsigned char *)d.data, d.len, &tok, &toklen, err, sizeof(err));
+		tsa_close(t);
 		buf_free(&d);
-		if (rc != SIGN_TSA_OK) {
+		if (rc != TSA_OK) {
 			fprintf(stderr, "stamp: %s\n", err);
-			return rc == SIGN_TSA_LATER ? 75 : 65;
+			return rc == TSA_LATER ? 75 : 65;
 		}
 		rc = fio_write_atomic(argv[5], tok, toklen, 0644) == 0 ? 0 : 74;
 		free(tok);
 		return rc;
 	}
-	fprintf(stderr, "usage: sign_tsa_test [make-bb KEY CERT CA CONTENT P7S | upgrade URL "
+	fprintf(stderr, "usage: tsa_test [make-bb KEY CERT CA CONTENT P7S | upgrade URL "
 			"TSA_CA P7S | stamp URL TSA_CA DATA TOKEN]\n");
 	return 64;
 }
@@ -597,105 +596,101 @@ static int helper(int argc, char **argv)
 static void test_client(const char *ca, const char *other_ca)
 {
 	static const unsigned char data[] = "the signature value of a seal";
-	struct sign_tsa_info info, info2;
+	struct tsa_info info, info2;
 	unsigned char *tok = NULL, *tok2 = NULL;
 	size_t toklen = 0, toklen2 = 0;
 	char err[1024];
-	sign_tsa *t;
+	tsa_client *t;
 	time_t now = time(NULL);
 	int lfd, port;
 
 	t = open_tsa(url(tsa_port, "/"), ca, NULL, NULL, 10);
 	CHECK(t != NULL);
-	CHECK_STR(sign_tsa_url(t), url(tsa_port, "/"));
-	CHECK(sign_tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) ==
-	      SIGN_TSA_OK);
+	CHECK_STR(tsa_url(t), url(tsa_port, "/"));
+	CHECK(tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) == TSA_OK);
 	CHECK(tok != NULL && toklen > 500);
 	/* independent check, positive and negative */
 	CHECK(ts_verify_over(tok, toklen, data, sizeof(data), ca, EVP_sha256()) == 1);
 	CHECK(ts_verify_over(tok, toklen, data, sizeof(data) - 1, ca, EVP_sha256()) == 0);
 	CHECK(ts_verify_over(tok, toklen, data, sizeof(data), other_ca, EVP_sha256()) == 0);
-	CHECK(sign_tsa_token_info(tok, toklen, &info, err, sizeof(err)) == SIGN_TSA_OK);
+	CHECK(tsa_token_info(tok, toklen, &info, err, sizeof(err)) == TSA_OK);
 	CHECK_STR(info.policy, TEST_POLICY);
 	CHECK_STR(info.digest, "sha256");
 	CHECK(info.ess_cert_v2 == 1);
 	CHECK(info.gen_time >= now - 60 && info.gen_time <= now + 60);
 	CHECK(strstr(info.tsa_cert, "TEST TSA") != NULL);
 	/* the handle is reused; serial numbers count up */
-	CHECK(sign_tsa_stamp(t, data, sizeof(data), &tok2, &toklen2, err, sizeof(err)) ==
-	      SIGN_TSA_OK);
-	CHECK(sign_tsa_token_info(tok2, toklen2, &info2, err, sizeof(err)) == SIGN_TSA_OK);
+	CHECK(tsa_stamp(t, data, sizeof(data), &tok2, &toklen2, err, sizeof(err)) == TSA_OK);
+	CHECK(tsa_token_info(tok2, toklen2, &info2, err, sizeof(err)) == TSA_OK);
 	CHECK(strtoul(info2.serial, NULL, 16) == strtoul(info.serial, NULL, 16) + 1);
-	CHECK(sign_tsa_token_info((const unsigned char *)"\x30\x03\x02\x01\x01", 5, &info, err,
-				  sizeof(err)) == SIGN_TSA_PERMANENT);
+	CHECK(tsa_token_info((const unsigned char *)"\x30\x03\x02\x01\x01", 5, &info, err,
+			     sizeof(err)) == TSA_PERMANENT);
 	free(tok);
 	free(tok2);
 	tok = tok2 = NULL;
 	/* MAILROOM_FAULT=tsa:1:fail fails the first call; the second goes through */
 	setenv("MAILROOM_FAULT", "tsa:1:fail", 1);
-	CHECK(sign_tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) ==
-	      SIGN_TSA_LATER);
+	CHECK(tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) == TSA_LATER);
 	CHECK(tok == NULL && strstr(err, "injected") != NULL);
-	CHECK(sign_tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) ==
-	      SIGN_TSA_OK);
+	CHECK(tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) == TSA_OK);
 	unsetenv("MAILROOM_FAULT");
 	free(tok);
 	tok = NULL;
-	t = sign_tsa_close(t);
+	t = tsa_close(t);
 
 	/* SHA-384 imprint; the policy asked for explicitly */
 	t = open_tsa(url(tsa_port, "/"), ca, TEST_POLICY, "sha384", 10);
-	CHECK(t != NULL && sign_tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) ==
-			       SIGN_TSA_OK);
+	CHECK(t != NULL &&
+	      tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) == TSA_OK);
 	CHECK(tok != NULL && ts_verify_over(tok, toklen, data, sizeof(data), ca, EVP_sha384()));
-	CHECK(sign_tsa_token_info(tok, toklen, &info, err, sizeof(err)) == SIGN_TSA_OK &&
+	CHECK(tsa_token_info(tok, toklen, &info, err, sizeof(err)) == TSA_OK &&
 	      strcmp(info.digest, "sha384") == 0);
 	free(tok);
 	tok = NULL;
-	t = sign_tsa_close(t);
+	t = tsa_close(t);
 
 	/* a policy the TSA does not serve: rejected, PERMANENT */
 	t = open_tsa(url(tsa_port, "/"), ca, "1.2.3.4", NULL, 10);
-	CHECK(t != NULL && sign_tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) ==
-			       SIGN_TSA_PERMANENT);
+	CHECK(t != NULL &&
+	      tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) == TSA_PERMANENT);
 	CHECK(strstr(err, "unacceptedPolicy") != NULL);
 	show("unacceptedPolicy", err);
-	t = sign_tsa_close(t);
+	t = tsa_close(t);
 
 	/* the wrong CA: PERMANENT, says so */
 	t = open_tsa(url(tsa_port, "/"), other_ca, NULL, NULL, 10);
-	CHECK(t != NULL && sign_tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) ==
-			       SIGN_TSA_PERMANENT);
+	CHECK(t != NULL &&
+	      tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) == TSA_PERMANENT);
 	CHECK(strstr(err, "does not chain") != NULL && tok == NULL);
 	show("does not chain", err);
-	t = sign_tsa_close(t);
+	t = tsa_close(t);
 
 	/* a wrong path: HTTP 404, PERMANENT */
 	t = open_tsa(url(tsa_port, "/tsa"), ca, NULL, NULL, 10);
-	CHECK(t != NULL && sign_tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) ==
-			       SIGN_TSA_PERMANENT);
+	CHECK(t != NULL &&
+	      tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) == TSA_PERMANENT);
 	CHECK(strstr(err, "HTTP 404") != NULL);
 	show("HTTP 404", err);
-	t = sign_tsa_close(t);
+	t = tsa_close(t);
 
 	/* nobody listens: LATER, with the hint */
 	close(listen_any(&port));
 	t = open_tsa(url(port, "/"), ca, NULL, NULL, 10);
-	CHECK(t != NULL && sign_tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) ==
-			       SIGN_TSA_LATER);
+	CHECK(t != NULL &&
+	      tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) == TSA_LATER);
 	CHECK(strstr(err, "unreachable") != NULL &&
 	      strstr(err, "check the URL in conf/signing.yaml `tsa:`") != NULL);
 	show("unreachable", err);
-	t = sign_tsa_close(t);
+	t = tsa_close(t);
 
 	/* a TSA that takes the connection and never answers: LATER after the timeout */
 	lfd = listen_any(&port);
 	t = open_tsa(url(port, "/"), ca, NULL, NULL, 1);
-	CHECK(t != NULL && sign_tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) ==
-			       SIGN_TSA_LATER);
+	CHECK(t != NULL &&
+	      tsa_stamp(t, data, sizeof(data), &tok, &toklen, err, sizeof(err)) == TSA_LATER);
 	CHECK(strstr(err, "no answer within 1 s") != NULL);
 	show("no answer within 1 s", err);
-	t = sign_tsa_close(t);
+	t = tsa_close(t);
 	close(lfd);
 
 	/* configurations refused at open */
@@ -711,20 +706,20 @@ static void test_tampering(const char *ca)
 {
 	char err[1024];
 
-	CHECK(stamp_via(PX_PASS, ca, err, sizeof(err)) == SIGN_TSA_OK); /* positive control */
-	CHECK(stamp_via(PX_NONCE, ca, err, sizeof(err)) == SIGN_TSA_PERMANENT);
+	CHECK(stamp_via(PX_PASS, ca, err, sizeof(err)) == TSA_OK); /* positive control */
+	CHECK(stamp_via(PX_NONCE, ca, err, sizeof(err)) == TSA_PERMANENT);
 	CHECK(strstr(err, "nonce mismatch") != NULL);
-	CHECK(stamp_via(PX_IMPRINT, ca, err, sizeof(err)) == SIGN_TSA_PERMANENT);
+	CHECK(stamp_via(PX_IMPRINT, ca, err, sizeof(err)) == TSA_PERMANENT);
 	CHECK(strstr(err, "message imprint mismatch") != NULL);
-	CHECK(stamp_via(PX_FLIP, ca, err, sizeof(err)) == SIGN_TSA_PERMANENT);
+	CHECK(stamp_via(PX_FLIP, ca, err, sizeof(err)) == TSA_PERMANENT);
 	CHECK(strstr(err, "does not verify") != NULL);
-	CHECK(stamp_via(PX_503, ca, err, sizeof(err)) == SIGN_TSA_LATER);
+	CHECK(stamp_via(PX_503, ca, err, sizeof(err)) == TSA_LATER);
 	CHECK(strstr(err, "HTTP 503") != NULL);
-	CHECK(stamp_via(PX_HTML, ca, err, sizeof(err)) == SIGN_TSA_PERMANENT);
+	CHECK(stamp_via(PX_HTML, ca, err, sizeof(err)) == TSA_PERMANENT);
 	CHECK(strstr(err, "text/html") != NULL);
-	CHECK(stamp_via(PX_JUNK, ca, err, sizeof(err)) == SIGN_TSA_PERMANENT);
+	CHECK(stamp_via(PX_JUNK, ca, err, sizeof(err)) == TSA_PERMANENT);
 	CHECK(strstr(err, "not a DER TimeStampResp") != NULL);
-	CHECK(stamp_via(PX_ENDLESS, ca, err, sizeof(err)) == SIGN_TSA_PERMANENT);
+	CHECK(stamp_via(PX_ENDLESS, ca, err, sizeof(err)) == TSA_PERMANENT);
 	CHECK(strstr(err, "more than") != NULL);
 }
 
@@ -738,7 +733,7 @@ static void test_cades_bt(const char *ca)
 	long toklen;
 	buf bb, bt, bt2, sig;
 	sign_key *k;
-	sign_tsa *t, *dead;
+	tsa_client *t, *dead;
 	FILE *f;
 	int port, i;
 
@@ -819,8 +814,8 @@ static void test_cades_bt(const char *ca)
 	      SIGN_CADES_BT_PERMANENT);
 	buf_free(&bb);
 	buf_free(&bt);
-	sign_tsa_close(t);
-	sign_tsa_close(dead);
+	tsa_close(t);
+	tsa_close(dead);
 }
 
 int main(int argc, char **argv)
@@ -830,7 +825,7 @@ int main(int argc, char **argv)
 	pid_t tsa;
 	int st = 0;
 
-	log_init("sign_tsa_test");
+	log_init("tsa_test");
 	if (argc > 1)
 		return helper(argc, argv);
 	if (bin == NULL || src == NULL) {

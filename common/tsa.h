@@ -1,11 +1,11 @@
 /*
- * sign_tsa.h - RFC 3161 time-stamp client (HTTP/HTTPS over libcurl).
+ * tsa.h - RFC 3161 time-stamp client (HTTP/HTTPS over libcurl).
  *
- * sign_tsa_stamp() asks the configured Time-Stamping Authority for a token over
+ * tsa_stamp() asks the configured Time-Stamping Authority for a token over
  * some bytes (for CAdES-B-T: the signature value of a SignerInfo) and returns the
  * TimeStampToken (a CMS ContentInfo, DER, exactly as the TSA sent it) only after
  * it checked the answer: HTTP 200 with Content-Type application/timestamp-reply,
- * at most SIGN_TSA_MAX_RESPONSE bytes, a TimeStampResp whose status is granted
+ * at most TSA_MAX_RESPONSE bytes, a TimeStampResp whose status is granted
  * (or grantedWithMods), a token that verifies with OpenSSL's TS_VERIFY_CTX (the
  * message imprint and our 64-bit random nonce, the policy when one is configured,
  * the signature, the TSA certificate chaining to ca_path and carrying a critical
@@ -17,35 +17,35 @@
  * or kill the Nth TSA call with MAILROOM_FAULT=tsa:N[:fail|:exit].
  *
  * The return codes tell the caller whether waiting helps:
- *   SIGN_TSA_LATER      the TSA is unreachable, slow (timeout), answered HTTP 5xx /
+ *   TSA_LATER      the TSA is unreachable, slow (timeout), answered HTTP 5xx /
  *                       408 / 429, said "waiting" or systemFailure /
  *                       timeNotAvailable, or a fault was injected: defer the letter.
- *   SIGN_TSA_PERMANENT  the configuration is wrong (URL path, CA, policy) or the
+ *   TSA_PERMANENT  the configuration is wrong (URL path, CA, policy) or the
  *                       answer is wrong (not a time-stamp reply, rejected, does not
  *                       verify, nonce or imprint mismatch): retrying the same
  *                       request will not help; a person must look.
  * Every message in err names the TSA URL and what to do.
  */
-#ifndef MAILROOM_SIGN_TSA_H
-#define MAILROOM_SIGN_TSA_H
+#ifndef MAILROOM_TSA_H
+#define MAILROOM_TSA_H
 
 #include <stddef.h>
 #include <time.h>
 
-#define SIGN_TSA_MAX_RESPONSE (128u << 10) /* a reply with a long chain is < 16 KiB */
-#define SIGN_TSA_DEFAULT_TIMEOUT 30	   /* seconds for one whole request */
+#define TSA_MAX_RESPONSE (128u << 10) /* a reply with a long chain is < 16 KiB */
+#define TSA_DEFAULT_TIMEOUT 30	      /* seconds for one whole request */
 
-typedef struct sign_tsa sign_tsa;
+typedef struct tsa_client tsa_client;
 
-/* What sign_tsa_stamp() and sign_tsa_token_info() return. */
-enum sign_tsa_rc {
-	SIGN_TSA_OK = 0,
-	SIGN_TSA_LATER = -1,	/* temporary: try again later */
-	SIGN_TSA_PERMANENT = -2 /* configuration or a wrong answer: retrying does not help */
+/* What tsa_stamp() and tsa_token_info() return. */
+enum tsa_rc {
+	TSA_OK = 0,
+	TSA_LATER = -1,	   /* temporary: try again later */
+	TSA_PERMANENT = -2 /* configuration or a wrong answer: retrying does not help */
 };
 
-/* The TSA and how to trust it. Strings are copied by sign_tsa_open(). */
-struct sign_tsa_conf {
+/* The TSA and how to trust it. Strings are copied by tsa_open(). */
+struct tsa_conf {
 	const char *url;      /* http:// or https:// URL of the RFC 3161 service */
 	const char *ca_path;  /* PEM file: trust anchor(s) for the TSA certificate */
 	const char *policy;   /* policy OID to request ("1.2.3.4"), or NULL: TSA default */
@@ -56,7 +56,7 @@ struct sign_tsa_conf {
 };
 
 /* What a verified token says (from its TSTInfo). */
-struct sign_tsa_info {
+struct tsa_info {
 	time_t gen_time;    /* genTime, whole seconds UTC */
 	char serial[80];    /* serialNumber, hex */
 	char policy[80];    /* policy OID, dotted */
@@ -70,28 +70,28 @@ struct sign_tsa_info {
  * the setting (unknown digest, bad policy OID, unreadable CA file, not an http(s)
  * URL). The curl handle is created here and reused for every request.
  */
-sign_tsa *sign_tsa_open(const struct sign_tsa_conf *c, char *err, size_t errlen);
+tsa_client *tsa_open(const struct tsa_conf *c, char *err, size_t errlen);
 /* Free the handle; accepts NULL, returns NULL. */
-sign_tsa *sign_tsa_close(sign_tsa *t);
+tsa_client *tsa_close(tsa_client *t);
 /* The configured URL (owned by the handle). */
-const char *sign_tsa_url(const sign_tsa *t);
+const char *tsa_url(const tsa_client *t);
 
 /*
- * Time-stamp len bytes at data. On SIGN_TSA_OK *token_der holds the verified
+ * Time-stamp len bytes at data. On TSA_OK *token_der holds the verified
  * TimeStampToken (DER ContentInfo as the TSA sent it; the caller frees it with
- * free()) and *token_len its size. Otherwise SIGN_TSA_LATER or SIGN_TSA_PERMANENT
+ * free()) and *token_len its size. Otherwise TSA_LATER or TSA_PERMANENT
  * with err set (OpenSSL's reasons included; the error queue is left empty) and
  * *token_der NULL. Nothing is logged here: the caller logs err with the job id.
  */
-int sign_tsa_stamp(sign_tsa *t, const unsigned char *data, size_t len, unsigned char **token_der,
-		   size_t *token_len, char *err, size_t errlen);
+int tsa_stamp(tsa_client *t, const unsigned char *data, size_t len, unsigned char **token_der,
+	      size_t *token_len, char *err, size_t errlen);
 
 /*
  * Describe a TimeStampToken (DER) without verifying it: genTime, serial, policy,
- * imprint algorithm, ESS version, TSA subject. SIGN_TSA_OK or SIGN_TSA_PERMANENT
+ * imprint algorithm, ESS version, TSA subject. TSA_OK or TSA_PERMANENT
  * (not a token) with err set.
  */
-int sign_tsa_token_info(const unsigned char *der, size_t len, struct sign_tsa_info *info, char *err,
-			size_t errlen);
+int tsa_token_info(const unsigned char *der, size_t len, struct tsa_info *info, char *err,
+		   size_t errlen);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * sign_tsa.c - RFC 3161 time-stamp client over libcurl; see sign_tsa.h.
+ * tsa.c - RFC 3161 time-stamp client over libcurl; see tsa.h.
  *
  * One request: TS_REQ (version 1, message imprint, 64-bit nonce from RAND_bytes,
  * certReq, policy when configured) as DER, POSTed with Content-Type
@@ -11,7 +11,7 @@
  * Nothing is logged here: every failure goes into err for the caller, who knows
  * the job id.
  */
-#include "sign_tsa.h"
+#include "tsa.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -42,7 +42,7 @@
 #define TSA_NONCE_BYTES 8
 #define TSA_CONF_HINT "conf/signing.yaml `tsa:`"
 
-struct sign_tsa {
+struct tsa_client {
 	char *url;
 	char *ca_path;
 	char *tls_ca_path;
@@ -55,7 +55,7 @@ struct sign_tsa {
 	int curl_global; /* curl_global_init succeeded: pair it with cleanup */
 	struct curl_slist *headers;
 	char curlerr[CURL_ERROR_SIZE];
-	buf resp;	 /* the answer being received, at most SIGN_TSA_MAX_RESPONSE */
+	buf resp;	 /* the answer being received, at most TSA_MAX_RESPONSE */
 	int resp_toobig; /* the write callback refused more */
 };
 
@@ -102,7 +102,7 @@ static int tsa_ossl_reasons(char *out, size_t outlen)
 /* The write callback: append to the bounded answer buffer, refuse beyond it. */
 static size_t tsa_write_cb(char *p, size_t size, size_t n, void *arg)
 {
-	sign_tsa *t = arg;
+	tsa_client *t = arg;
 	size_t len = size * n;
 
 	if (buf_add(&t->resp, p, len) == -1) {
@@ -125,7 +125,7 @@ static const EVP_MD *tsa_digest(const char *name)
 }
 
 /* Set the libcurl options that stay the same for every request. 0 or -1. */
-static int tsa_curl_setup(sign_tsa *t)
+static int tsa_curl_setup(tsa_client *t)
 {
 	CURL *c = t->curl;
 	struct curl_slist *h;
@@ -146,7 +146,7 @@ static int tsa_curl_setup(sign_tsa *t)
 	    curl_easy_setopt(c, CURLOPT_USERAGENT, "mailroom-sign/" MAILROOM_VERSION) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT, t->timeout) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, t->timeout) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SIGN_TSA_MAX_RESPONSE) !=
+	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)TSA_MAX_RESPONSE) !=
 		CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tsa_write_cb) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEDATA, t) != CURLE_OK ||
@@ -160,9 +160,9 @@ static int tsa_curl_setup(sign_tsa *t)
 	return 0;
 }
 
-sign_tsa *sign_tsa_open(const struct sign_tsa_conf *c, char *err, size_t errlen)
+tsa_client *tsa_open(const struct tsa_conf *c, char *err, size_t errlen)
 {
-	sign_tsa *t;
+	tsa_client *t;
 	char why[512];
 
 	err[0] = '\0';
@@ -181,8 +181,8 @@ sign_tsa *sign_tsa_open(const struct sign_tsa_conf *c, char *err, size_t errlen)
 	t->ca_path = xstrdup(c->ca_path);
 	t->tls_ca_path = c->tls_ca_path ? xstrdup(c->tls_ca_path) : NULL;
 	t->proxy = c->proxy ? xstrdup(c->proxy) : NULL;
-	t->timeout = c->timeout_seconds > 0 ? c->timeout_seconds : SIGN_TSA_DEFAULT_TIMEOUT;
-	buf_init(&t->resp, SIGN_TSA_MAX_RESPONSE);
+	t->timeout = c->timeout_seconds > 0 ? c->timeout_seconds : TSA_DEFAULT_TIMEOUT;
+	buf_init(&t->resp, TSA_MAX_RESPONSE);
 	if ((t->md = tsa_digest(c->digest)) == NULL) {
 		tsa_errf(err, errlen, "TSA digest \"%s\" is not sha256, sha384 or sha512: fix %s",
 			 c->digest, TSA_CONF_HINT);
@@ -223,11 +223,11 @@ sign_tsa *sign_tsa_open(const struct sign_tsa_conf *c, char *err, size_t errlen)
 	}
 	return t;
 fail:
-	sign_tsa_close(t);
+	tsa_close(t);
 	return NULL;
 }
 
-sign_tsa *sign_tsa_close(sign_tsa *t)
+tsa_client *tsa_close(tsa_client *t)
 {
 	if (t == NULL)
 		return NULL;
@@ -247,13 +247,13 @@ sign_tsa *sign_tsa_close(sign_tsa *t)
 	return NULL;
 }
 
-const char *sign_tsa_url(const sign_tsa *t)
+const char *tsa_url(const tsa_client *t)
 {
 	return t->url;
 }
 
 /* Build the request for data: imprint, fresh nonce, certReq, policy. NULL on error. */
-static TS_REQ *tsa_make_request(const sign_tsa *t, const unsigned char *data, size_t len)
+static TS_REQ *tsa_make_request(const tsa_client *t, const unsigned char *data, size_t len)
 {
 	TS_REQ *rq = NULL;
 	TS_MSG_IMPRINT *mi = NULL;
@@ -353,10 +353,10 @@ static void tsa_failinfo(const ASN1_BIT_STRING *fi, char *out, size_t outlen)
 }
 
 /*
- * Check the PKIStatusInfo: SIGN_TSA_OK for granted / grantedWithMods, else the
+ * Check the PKIStatusInfo: TSA_OK for granted / grantedWithMods, else the
  * class of the refusal with err set.
  */
-static int tsa_check_status(const sign_tsa *t, TS_RESP *resp, char *err, size_t errlen)
+static int tsa_check_status(const tsa_client *t, TS_RESP *resp, char *err, size_t errlen)
 {
 	TS_STATUS_INFO *si = TS_RESP_get_status_info(resp);
 	const STACK_OF(ASN1_UTF8STRING) *texts = TS_STATUS_INFO_get0_text(si);
@@ -367,7 +367,7 @@ static int tsa_check_status(const sign_tsa *t, TS_RESP *resp, char *err, size_t 
 	int i;
 
 	if (status == TS_STATUS_GRANTED || status == TS_STATUS_GRANTED_WITH_MODS)
-		return SIGN_TSA_OK;
+		return TSA_OK;
 	for (i = 0; i < sk_ASN1_UTF8STRING_num(texts) && strlen(text) < sizeof(text) - 1; i++) {
 		ASN1_UTF8STRING *s = sk_ASN1_UTF8STRING_value(texts, i);
 		size_t off = strlen(text);
@@ -389,7 +389,7 @@ static int tsa_check_status(const sign_tsa *t, TS_RESP *resp, char *err, size_t 
 		    err, errlen,
 		    "TSA %s cannot time-stamp now (status %ld, failure %s, \"%s\"); will retry",
 		    t->url, status, fails, text);
-		return SIGN_TSA_LATER;
+		return TSA_LATER;
 	}
 	if (fi != NULL && ASN1_BIT_STRING_get_bit(fi, TS_INFO_UNACCEPTED_POLICY))
 		hint = "check the policy OID in " TSA_CONF_HINT;
@@ -402,7 +402,7 @@ static int tsa_check_status(const sign_tsa *t, TS_RESP *resp, char *err, size_t 
 		hint = "ask the TSA operator; check " TSA_CONF_HINT;
 	tsa_errf(err, errlen, "TSA %s rejected the request (status %ld, failure %s, \"%s\"): %s",
 		 t->url, status, fails, text, hint);
-	return SIGN_TSA_PERMANENT;
+	return TSA_PERMANENT;
 }
 
 /* 1 if x has extendedKeyUsage timeStamping only, marked critical (RFC 3161 §2.3). */
@@ -420,7 +420,7 @@ static int tsa_cert_eku_ok(X509 *x)
  * Verify the granted answer against the request: signature, chain to the CA,
  * imprint, nonce, policy, version; then the signer's EKU and the ESS binding.
  */
-static int tsa_verify(const sign_tsa *t, TS_REQ *rq, TS_RESP *resp, char *err, size_t errlen)
+static int tsa_verify(const tsa_client *t, TS_REQ *rq, TS_RESP *resp, char *err, size_t errlen)
 {
 	TS_VERIFY_CTX *vc = NULL;
 	PKCS7 *token = TS_RESP_get_token(resp);
@@ -429,7 +429,7 @@ static int tsa_verify(const sign_tsa *t, TS_REQ *rq, TS_RESP *resp, char *err, s
 	PKCS7_SIGNER_INFO *si;
 	char why[512];
 	const char *hint;
-	int reason, rc = SIGN_TSA_PERMANENT;
+	int reason, rc = TSA_PERMANENT;
 
 	if (token == NULL) {
 		tsa_errf(err, errlen, "TSA %s granted the request but sent no token", t->url);
@@ -491,7 +491,7 @@ static int tsa_verify(const sign_tsa *t, TS_REQ *rq, TS_RESP *resp, char *err, s
 			 t->url);
 		goto out;
 	}
-	rc = SIGN_TSA_OK;
+	rc = TSA_OK;
 out:
 	sk_X509_free(signers);
 	TS_VERIFY_CTX_free(vc);
@@ -500,7 +500,7 @@ out:
 }
 
 /* Map a failed transfer to LATER or PERMANENT with a message. */
-static int tsa_curl_failed(sign_tsa *t, CURLcode cc, char *err, size_t errlen)
+static int tsa_curl_failed(tsa_client *t, CURLcode cc, char *err, size_t errlen)
 {
 	const char *detail = t->curlerr[0] ? t->curlerr : curl_easy_strerror(cc);
 
@@ -511,35 +511,35 @@ static int tsa_curl_failed(sign_tsa *t, CURLcode cc, char *err, size_t errlen)
 			tsa_errf(err, errlen,
 				 "TSA %s sent more than %u bytes: not a time-stamp reply; check "
 				 "the URL in %s",
-				 t->url, SIGN_TSA_MAX_RESPONSE, TSA_CONF_HINT);
-			return SIGN_TSA_PERMANENT;
+				 t->url, TSA_MAX_RESPONSE, TSA_CONF_HINT);
+			return TSA_PERMANENT;
 		}
 		break;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 		tsa_errf(err, errlen, "TSA URL %s is not usable (%s): fix %s", t->url, detail,
 			 TSA_CONF_HINT);
-		return SIGN_TSA_PERMANENT;
+		return TSA_PERMANENT;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 		tsa_errf(err, errlen,
 			 "TLS: the server certificate of %s is not trusted (%s): check the TLS CA "
 			 "in %s",
 			 t->url, detail, TSA_CONF_HINT);
-		return SIGN_TSA_PERMANENT;
+		return TSA_PERMANENT;
 	case CURLE_OPERATION_TIMEDOUT:
 		tsa_errf(err, errlen,
 			 "TSA %s gave no answer within %ld s (%s): check that the TSA runs; will "
 			 "retry",
 			 t->url, t->timeout, detail);
-		return SIGN_TSA_LATER;
+		return TSA_LATER;
 	default:
 		break;
 	}
 	tsa_errf(err, errlen,
 		 "TSA %s unreachable (%s): check the URL in %s and that the TSA runs; will retry",
 		 t->url, detail, TSA_CONF_HINT);
-	return SIGN_TSA_LATER;
+	return TSA_LATER;
 }
 
 /* 1 if the Content-Type is application/timestamp-reply (parameters allowed). */
@@ -551,8 +551,8 @@ static int tsa_ct_ok(const char *ct)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
-int sign_tsa_stamp(sign_tsa *t, const unsigned char *data, size_t len, unsigned char **token_der,
-		   size_t *token_len, char *err, size_t errlen)
+int tsa_stamp(tsa_client *t, const unsigned char *data, size_t len, unsigned char **token_der,
+	      size_t *token_len, char *err, size_t errlen)
 {
 	TS_REQ *rq = NULL;
 	TS_RESP *resp = NULL;
@@ -561,7 +561,7 @@ int sign_tsa_stamp(sign_tsa *t, const unsigned char *data, size_t len, unsigned 
 	const char *ct = NULL;
 	char why[512];
 	long code = 0, toklen;
-	int qlen, rc = SIGN_TSA_PERMANENT;
+	int qlen, rc = TSA_PERMANENT;
 	CURLcode cc;
 
 	err[0] = '\0';
@@ -570,13 +570,13 @@ int sign_tsa_stamp(sign_tsa *t, const unsigned char *data, size_t len, unsigned 
 	if ((rq = tsa_make_request(t, data, len)) == NULL || (qlen = i2d_TS_REQ(rq, &qder)) <= 0) {
 		tsa_ossl_reasons(why, sizeof(why));
 		tsa_errf(err, errlen, "cannot build the time-stamp request: %s; will retry", why);
-		rc = SIGN_TSA_LATER; /* RAND or memory: nothing the configuration can fix */
+		rc = TSA_LATER; /* RAND or memory: nothing the configuration can fix */
 		goto out;
 	}
 	if (fault_point("tsa") == -1) {
 		tsa_errf(err, errlen, "TSA %s: injected fault (MAILROOM_FAULT); will retry",
 			 t->url);
-		rc = SIGN_TSA_LATER;
+		rc = TSA_LATER;
 		goto out;
 	}
 	buf_reset(&t->resp);
@@ -601,7 +601,7 @@ int sign_tsa_stamp(sign_tsa *t, const unsigned char *data, size_t len, unsigned 
 		tsa_errf(err, errlen, "TSA %s answered HTTP %ld: %s", t->url, code,
 			 later ? "the TSA is busy or failing; will retry"
 			       : "check the URL (path) in " TSA_CONF_HINT);
-		rc = later ? SIGN_TSA_LATER : SIGN_TSA_PERMANENT;
+		rc = later ? TSA_LATER : TSA_PERMANENT;
 		goto out;
 	}
 	curl_easy_getinfo(t->curl, CURLINFO_CONTENT_TYPE, &ct);
@@ -622,9 +622,9 @@ int sign_tsa_stamp(sign_tsa *t, const unsigned char *data, size_t len, unsigned 
 			 t->url, t->resp.len, TSA_CONF_HINT);
 		goto out;
 	}
-	if ((rc = tsa_check_status(t, resp, err, errlen)) != SIGN_TSA_OK)
+	if ((rc = tsa_check_status(t, resp, err, errlen)) != TSA_OK)
 		goto out;
-	rc = SIGN_TSA_PERMANENT;
+	rc = TSA_PERMANENT;
 	if (tsa_token_span((const unsigned char *)t->resp.data, (long)t->resp.len, &tok, &toklen) ==
 	    -1) {
 		tsa_errf(err, errlen,
@@ -633,12 +633,12 @@ int sign_tsa_stamp(sign_tsa *t, const unsigned char *data, size_t len, unsigned 
 			 t->url);
 		goto out;
 	}
-	if ((rc = tsa_verify(t, rq, resp, err, errlen)) != SIGN_TSA_OK)
+	if ((rc = tsa_verify(t, rq, resp, err, errlen)) != TSA_OK)
 		goto out;
 	*token_der = xmalloc((size_t)toklen);
 	memcpy(*token_der, tok, (size_t)toklen);
 	*token_len = (size_t)toklen;
-	rc = SIGN_TSA_OK;
+	rc = TSA_OK;
 out:
 	OPENSSL_free(qder);
 	TS_REQ_free(rq);
@@ -648,8 +648,8 @@ out:
 	return rc;
 }
 
-int sign_tsa_token_info(const unsigned char *der, size_t len, struct sign_tsa_info *info, char *err,
-			size_t errlen)
+int tsa_token_info(const unsigned char *der, size_t len, struct tsa_info *info, char *err,
+		   size_t errlen)
 {
 	const unsigned char *p = der;
 	PKCS7 *token = NULL;
@@ -661,10 +661,10 @@ int sign_tsa_token_info(const unsigned char *der, size_t len, struct sign_tsa_in
 	BIGNUM *bn = NULL;
 	char *hex = NULL;
 	struct tm tm;
-	int rc = SIGN_TSA_PERMANENT;
+	int rc = TSA_PERMANENT;
 
 	memset(info, 0, sizeof(*info));
-	if (len > SIGN_TSA_MAX_RESPONSE || (token = d2i_PKCS7(NULL, &p, (long)len)) == NULL ||
+	if (len > TSA_MAX_RESPONSE || (token = d2i_PKCS7(NULL, &p, (long)len)) == NULL ||
 	    p != der + len || (tst = PKCS7_to_TS_TST_INFO(token)) == NULL) {
 		tsa_errf(err, errlen, "not a DER TimeStampToken (%zu bytes)", len);
 		goto out;
@@ -691,7 +691,7 @@ int sign_tsa_token_info(const unsigned char *der, size_t len, struct sign_tsa_in
 	if ((signers = PKCS7_get0_signers(token, NULL, 0)) != NULL && sk_X509_num(signers) == 1)
 		X509_NAME_oneline(X509_get_subject_name(sk_X509_value(signers, 0)), info->tsa_cert,
 				  sizeof(info->tsa_cert));
-	rc = SIGN_TSA_OK;
+	rc = TSA_OK;
 out:
 	sk_X509_free(signers);
 	OPENSSL_free(hex);
