@@ -10,7 +10,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo clean pki bench-classify bench-pipeline bench-sign
+.PHONY: all deps build test demo clean pki bench-classify bench-pipeline bench-sign bench-export
 
 all: build
 
@@ -43,3 +43,6 @@ clean:
 
 bench-sign: build
 	sh bench/sign/run.sh $(BUILD)
+
+bench-export: build
+	sh bench/export/run.sh $(BUILD)

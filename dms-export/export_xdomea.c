@@ -79,12 +79,7 @@ static size_t xdomea_xml_char(const unsigned char *s)
 	return n;
 }
 
-/*
- * Copy text from the job record into out as XML-safe UTF-8: characters XML does
- * not allow (control characters, broken UTF-8) become a space, whitespace runs are
- * collapsed, the result is trimmed and cut (on a character boundary) to fit.
- */
-static const char *xdomea_text(const char *s, char *out, size_t outlen)
+const char *xdomea_text(const char *s, char *out, size_t outlen)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t o = 0, n;
@@ -187,7 +182,7 @@ static int xdomea_add_part(job *j, struct xdomea_pkg *p, enum xdomea_role role, 
 {
 	struct xdomea_part *pt;
 	const char *ext = strrchr(name, '.'), *seal;
-	char uuid[IDENT_UUID_LEN], pkg_name[XDOMEA_NAME_MAX];
+	char uuid[IDENT_UUID_LEN], pkg_name[XDOMEA_NAME_MAX], ers[XDOMEA_NAME_MAX];
 
 	if (p->nparts == XDOMEA_MAX_PARTS) {
 		xdomea_errf(err, errlen, "too many files for one package");
@@ -229,16 +224,30 @@ static int xdomea_add_part(job *j, struct xdomea_pkg *p, enum xdomea_role role, 
 			    name);
 		return -1;
 	}
+	/* an evidence record of the nightly re-signing (RFC 4998), whatever made it */
+	if (snprintf(ers, sizeof(ers), "%s.ers", name) < (int)sizeof(ers) &&
+	    job_file_name_valid(ers) && job_has_file(j, ers)) {
+		snprintf(pt->ers_job_name, sizeof(pt->ers_job_name), "%s", ers);
+		snprintf(pt->ers_pkg_name, sizeof(pt->ers_pkg_name), "%.150s.ers", pkg_name);
+	}
 	p->nparts++;
 	return 0;
 }
 
-int xdomea_plan(job *j, const char *message, struct xdomea_pkg *p, char *err, size_t errlen)
+/* 1 if name ends with suffix. */
+static int xdomea_ends(const char *name, const char *suffix)
+{
+	size_t l = strlen(name), n = strlen(suffix);
+
+	return l > n && strcmp(name + l - n, suffix) == 0;
+}
+
+/* Fill the names and ids every plan has; -1 with err if the letter has no uuid. */
+static int xdomea_plan_head(job *j, const char *message, struct xdomea_pkg *p, char *err,
+			    size_t errlen)
 {
 	const char *uuid = job_get_str(j, "uuid");
-	const char *mode = job_get_str(j, "classification.scan_mode");
 	const char *mname = xdomea_message_name(message);
-	json_object *files;
 	size_t i;
 
 	memset(p, 0, sizeof(*p));
@@ -261,6 +270,30 @@ int xdomea_plan(job *j, const char *message, struct xdomea_pkg *p, char *err, si
 			return -1;
 		}
 	}
+	snprintf(p->process_id, sizeof(p->process_id), "%s", uuid);
+	ident_uuid_v4(p->tv_id);
+	p->message = message;
+	snprintf(p->msg_base, sizeof(p->msg_base), "%s_%s.%s", uuid, mname, message);
+	snprintf(p->zip_name, sizeof(p->zip_name), "%.180s.zip", p->msg_base);
+	snprintf(p->xml_name, sizeof(p->xml_name), "%.180s.xml", p->msg_base);
+	return 0;
+}
+
+int xdomea_plan_paper(job *j, const char *message, struct xdomea_pkg *p, char *err, size_t errlen)
+{
+	if (xdomea_plan_head(j, message, p, err, errlen) == -1)
+		return -1;
+	p->paper = 1;
+	return 0;
+}
+
+int xdomea_plan(job *j, const char *message, struct xdomea_pkg *p, char *err, size_t errlen)
+{
+	const char *mode = job_get_str(j, "classification.scan_mode");
+	json_object *files;
+
+	if (xdomea_plan_head(j, message, p, err, errlen) == -1)
+		return -1;
 	if (mode == NULL || (strcmp(mode, "ersetzend") != 0 && strcmp(mode, "kopierend") != 0)) {
 		xdomea_errf(err, errlen,
 			    "scan mode %s cannot be packaged (expected ersetzend or "
@@ -268,13 +301,7 @@ int xdomea_plan(job *j, const char *message, struct xdomea_pkg *p, char *err, si
 			    mode ? mode : "(none)");
 		return -1;
 	}
-	snprintf(p->process_id, sizeof(p->process_id), "%s", uuid);
-	ident_uuid_v4(p->tv_id);
-	p->message = message;
 	p->replacing = strcmp(mode, "ersetzend") == 0;
-	snprintf(p->msg_base, sizeof(p->msg_base), "%s_%s.%s", uuid, mname, message);
-	snprintf(p->zip_name, sizeof(p->zip_name), "%.180s.zip", p->msg_base);
-	snprintf(p->xml_name, sizeof(p->xml_name), "%.180s.xml", p->msg_base);
 
 	if (!job_has_file(j, "scan.tiff")) {
 		xdomea_errf(err, errlen, "the job has no scan.tiff (scan product)");
@@ -289,12 +316,10 @@ int xdomea_plan(job *j, const char *message, struct xdomea_pkg *p, char *err, si
 		json_object_object_foreach(files, name, v)
 		{
 			(void)v;
-			size_t len = strlen(name);
-
-			/* original.<ext>, not its seal original.<ext>.p7s (that is the
-			 * SignaturSiegelDatei of the original) */
-			if (strncmp(name, "original.", 9) == 0 &&
-			    !(len > 4 && strcmp(name + len - 4, ".p7s") == 0) &&
+			/* original.<ext>, not its seal original.<ext>.p7s nor its evidence
+			 * record original.<ext>.ers (SignaturSiegelDatei of the original) */
+			if (strncmp(name, "original.", 9) == 0 && !xdomea_ends(name, ".p7s") &&
+			    !xdomea_ends(name, ".ers") &&
 			    xdomea_add_part(j, p, XDOMEA_ORIGINAL, name, 0, err, errlen) == -1)
 				return -1;
 		}
@@ -399,11 +424,13 @@ static xmlNodePtr xb_kopf(struct xb *b, xmlNodePtr root)
 	return kopf;
 }
 
-/* Medium code: 001 Elektronisch, 002 Hybrid. */
-static void xb_medium(struct xb *b, xmlNodePtr parent, int electronic)
+/* Medium code (code list Medium 1.0): 001 Elektronisch, 002 Hybrid, 003 Papier. */
+static void xb_medium(struct xb *b, xmlNodePtr parent, const char *code)
 {
-	xb_code(b, parent, "Medium", LIST_MEDIUM, "1.0", electronic ? "001" : "002",
-		electronic ? "Elektronisch" : "Hybrid");
+	xb_code(b, parent, "Medium", LIST_MEDIUM, "1.0", code,
+		strcmp(code, "001") == 0   ? "Elektronisch"
+		: strcmp(code, "002") == 0 ? "Hybrid"
+					   : "Papier");
 }
 
 /* One Format entry with its Primaerdokument (and SignaturSiegel). */
@@ -424,10 +451,14 @@ static void xb_format(struct xb *b, xmlNodePtr version, const struct xdomea_part
 		if (ctime != NULL && timefmt_parse(ctime) != -1)
 			xb_x(b, pd, "DatumUhrzeit", ctime);
 	}
-	if (pt->sig_pkg_name[0] != '\0') {
-		/* SignaturSiegelType is a choice: embedded (fixed true) or detached files. */
+	if (pt->sig_pkg_name[0] != '\0' || pt->ers_pkg_name[0] != '\0') {
+		/* SignaturSiegelType is a choice: embedded (fixed true) or detached files;
+		 * the seal first, then the evidence record that renews it. */
 		ss = xb_x(b, pd, "SignaturSiegel", NULL);
-		xb_x(b, ss, "SignaturSiegelDatei", pt->sig_pkg_name);
+		if (pt->sig_pkg_name[0] != '\0')
+			xb_x(b, ss, "SignaturSiegelDatei", pt->sig_pkg_name);
+		if (pt->ers_pkg_name[0] != '\0')
+			xb_x(b, ss, "SignaturSiegelDatei", pt->ers_pkg_name);
 	}
 }
 
@@ -440,7 +471,7 @@ static void xb_anlage_tv(struct xb *b, xmlNodePtr doc, const struct xdomea_part 
 	xb_x(b, n, "ID", b->p->tv_id);
 	n = xb_x(b, a, "AllgemeineMetadaten", NULL);
 	xb_x(b, n, "Betreff", "Transfervermerk (BSI TR-03138 A.NB.4)");
-	xb_medium(b, n, 1);
+	xb_medium(b, n, "001");
 	xb_x(b, a, "Typ", "Transfervermerk");
 	n = xb_x(b, a, "Version", NULL);
 	xb_x(b, n, "Nummer", "1");
@@ -464,6 +495,37 @@ static const char *xb_first_reference(job *j)
 	    json_object_is_type(v, json_type_string))
 		return json_object_get_string(v);
 	return NULL;
+}
+
+/* The Bemerkung of the letter: how it was scanned and where the paper goes. */
+static void xb_note(struct xb *b, char *note, size_t notelen)
+{
+	const char *mode = job_get_str(b->j, "classification.scan_mode");
+	const char *office = b->env->office->name;
+
+	if (!b->p->paper && b->p->replacing)
+		snprintf(note, notelen,
+			 "Ersetzend gescannt (BSI TR-03138); Scanprodukt und Transfervermerk "
+			 "gesiegelt.");
+	else if (!b->p->paper)
+		snprintf(note, notelen, "Kopierend gescannt: das Papieroriginal folgt an %s.",
+			 office);
+	else if (mode != NULL && strcmp(mode, "nicht_scannen") == 0)
+		snprintf(note, notelen,
+			 "Laufzettel: nicht gescannt (Scankonzept: nicht scannen); das "
+			 "Papieroriginal geht unverändert an %s.",
+			 office);
+	else if (mode != NULL && strcmp(mode, "kopierend") == 0)
+		snprintf(note, notelen,
+			 "Laufzettel: %s empfängt keine elektronische Post (nicht im "
+			 "VIS-Pilot); das Papieroriginal folgt an %s (kopierend).",
+			 office, office);
+	else
+		snprintf(note, notelen,
+			 "Laufzettel: %s empfängt keine elektronische Post (nicht im "
+			 "VIS-Pilot); das Papieroriginal geht an %s und darf NICHT vernichtet "
+			 "werden.",
+			 office, office);
 }
 
 /* The letter as a Dokument element (DokumentType) under parent. */
@@ -492,15 +554,9 @@ static void xb_dokument(struct xb *b, xmlNodePtr parent)
 	xb_x(b, n, "ID", p->process_id);
 	n = xb_x(b, d, "AllgemeineMetadaten", NULL);
 	xb_x(b, n, "Betreff", betreff);
-	if (p->replacing)
-		snprintf(note, sizeof(note),
-			 "Ersetzend gescannt (BSI TR-03138); Scanprodukt und Transfervermerk "
-			 "gesiegelt.");
-	else
-		snprintf(note, sizeof(note), "Kopierend gescannt: das Papieroriginal folgt an %s.",
-			 b->env->office->name);
+	xb_note(b, note, sizeof(note));
 	xb_x(b, n, "Bemerkung", note);
-	xb_medium(b, n, p->replacing);
+	xb_medium(b, n, p->paper ? "003" : p->replacing ? "001" : "002");
 	if (ref != NULL)
 		xb_x(b, d, "FremdesGeschaeftszeichen", ref);
 	if (ctime == NULL || !xdomea_is_date(ctime))
@@ -515,11 +571,13 @@ static void xb_dokument(struct xb *b, xmlNodePtr parent)
 	}
 	if (type_name != NULL)
 		xb_x(b, d, "Typ", type_name);
-	v = xb_x(b, d, "Version", NULL);
-	xb_x(b, v, "Nummer", "1");
-	for (i = 0; i < p->nparts; i++)
-		if (p->parts[i].role != XDOMEA_TV)
-			xb_format(b, v, &p->parts[i]);
+	if (!p->paper) { /* a paper letter has no electronic version */
+		v = xb_x(b, d, "Version", NULL);
+		xb_x(b, v, "Nummer", "1");
+		for (i = 0; i < p->nparts; i++)
+			if (p->parts[i].role != XDOMEA_TV)
+				xb_format(b, v, &p->parts[i]);
+	}
 	for (i = 0; i < p->nparts; i++)
 		if (p->parts[i].role == XDOMEA_TV)
 			xb_anlage_tv(b, d, &p->parts[i]);
@@ -555,13 +613,13 @@ int xdomea_build(job *j, const struct xdomea_env *env, const struct xdomea_pkg *
 	xmlSetNs(root, b.ns);
 	kopf = xb_kopf(&b, root);
 	if (strcmp(p->message, "0101") == 0) {
-		/* XXX no 0102 receipts are processed yet, so none is asked for. */
-		xb_x(&b, kopf, "Empfangsbestaetigung", "false");
+		/* a 0102 is asked for when the office has a reply folder to put it in */
+		xb_x(&b, kopf, "Empfangsbestaetigung", env->receipt ? "true" : "false");
 		n = xb_x(&b, root, "Schriftgutobjekt", NULL);
 		xb_dokument(&b, n);
 	} else {
-		xb_x(&b, kopf, "Empfangsbestaetigung", "false");
-		xb_x(&b, kopf, "Importbestaetigung", "1"); /* fixed by the schema */
+		xb_x(&b, kopf, "Empfangsbestaetigung", env->receipt ? "true" : "false");
+		xb_x(&b, kopf, "Importbestaetigung", "1"); /* fixed by the schema: 0630 */
 		xb_x(&b, kopf, "Erstellerkennung", env->sender_name);
 		xb_x(&b, kopf, "Stapel", "false");
 		n = xb_x(&b, root, "SchriftgutobjektZumAblegen", NULL);

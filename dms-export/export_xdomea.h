@@ -9,7 +9,9 @@
  * holds the renditions as Format entries: scan.tiff (the scan product, with its
  * seal), ocr.pdf (searchable PDF) and, for imports, original.<ext>. The
  * Transfervermerk is an Anlage (its own Dokument) with its seal. Every file in the
- * package is named <new UUID>.<ext>, its seal <that name>.p7s.
+ * package is named <new UUID>.<ext>, its seal <that name>.p7s and its evidence
+ * record (RFC 4998, a job file <file>.ers) <that name>.ers; both are listed as
+ * SignaturSiegelDatei of the file's Primaerdokument, the seal first.
  */
 #ifndef MAILROOM_EXPORT_XDOMEA_H
 #define MAILROOM_EXPORT_XDOMEA_H
@@ -37,6 +39,8 @@ struct xdomea_part {
 	char pkg_name[XDOMEA_NAME_MAX];	    /* <uuid>.<ext> in the package */
 	char sig_job_name[XDOMEA_NAME_MAX]; /* its .p7s in the job directory, "" if none */
 	char sig_pkg_name[XDOMEA_NAME_MAX]; /* <pkg_name>.p7s, "" if none */
+	char ers_job_name[XDOMEA_NAME_MAX]; /* its evidence record <job_name>.ers, "" if none */
+	char ers_pkg_name[XDOMEA_NAME_MAX]; /* <pkg_name>.ers, "" if none */
 	const char *format_code;	    /* Dateiformat code list 1.0 */
 	const char *other_format;	    /* SonstigerName for code 100, else NULL */
 	char format_version[16];	    /* e.g. "1.5" for a PDF */
@@ -51,6 +55,7 @@ struct xdomea_pkg {
 	char zip_name[XDOMEA_NAME_MAX];	 /* msg_base + ".zip" */
 	char xml_name[XDOMEA_NAME_MAX];	 /* msg_base + ".xml" */
 	int replacing; /* 1 ersetzend (Medium Elektronisch), 0 kopierend (Hybrid) */
+	int paper;     /* 1 a routing record: no files, Medium Papier (xdomea_plan_paper) */
 	struct xdomea_part parts[XDOMEA_MAX_PARTS];
 	size_t nparts;
 };
@@ -64,7 +69,17 @@ struct xdomea_env {
 	const char *id_container;    /* 0605 IDContainer, NULL to leave out */
 	const char *ablageort;	     /* 0605 Ablageort, NULL: the office's inbox folder */
 	const char *created;	     /* Erstellungszeitpunkt, ISO 8601 UTC */
+	int receipt; /* 1: ask for a receipt (Empfangsbestaetigung; the office has a reply
+			folder); 0101 then expects 0102, 0605 expects 0629 */
 };
+
+/*
+ * Copy text (from the job record or a receipt) into out as XML-safe UTF-8: characters
+ * XML does not allow (control characters, broken UTF-8) become a space, whitespace
+ * runs are collapsed, the result is trimmed and cut (on a character boundary) to
+ * fit. Returns out.
+ */
+const char *xdomea_text(const char *s, char *out, size_t outlen);
 
 /* The message type name of a code ("0101" -> "Information.Information"), NULL if unknown. */
 const char *xdomea_message_name(const char *code);
@@ -76,6 +91,14 @@ const char *xdomea_message_name(const char *code);
  * ersetzend letter without its seal) - the caller quarantines it.
  */
 int xdomea_plan(job *j, const char *message, struct xdomea_pkg *p, char *err, size_t errlen);
+
+/*
+ * Plan a routing record of letter j: a message (type code message) without files
+ * whose Dokument says Medium 003 Papier - the letter exists only on paper for the
+ * receiving office, which gets the paper original. The Bemerkung says where the
+ * paper goes. 0, or -1 with err (no valid uuid).
+ */
+int xdomea_plan_paper(job *j, const char *message, struct xdomea_pkg *p, char *err, size_t errlen);
 
 /*
  * Build the message XML of the planned package into out (UTF-8, bounded by

@@ -141,6 +141,10 @@ int export_zip_write(int fd, const char *jobdir, const struct xdomea_pkg *p, con
 		    ezip_add_file(za, jobdir, pt->sig_job_name, pt->sig_pkg_name, max, &total, err,
 				  errlen) == -1)
 			goto out;
+		if (pt->ers_job_name[0] != '\0' &&
+		    ezip_add_file(za, jobdir, pt->ers_job_name, pt->ers_pkg_name, max, &total, err,
+				  errlen) == -1)
+			goto out;
 	}
 	if (zip_close(za) == -1) {
 		ezip_errf(err, errlen, "libzip: %s", zip_strerror(za));

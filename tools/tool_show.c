@@ -1,7 +1,8 @@
 /*
  * tool_show.c - `mailroom show JOB`: everything about one letter: where it is
  * now (every spool area, archive, routing slips), its journal row and event
- * history, and a summary of its record (job.json) with files and digests.
+ * history, what the DMS answered (received, imported, REJECTED with its reason),
+ * and a summary of its record (job.json) with files and digests.
  *
  * A record that fails job_read() (digest mismatch, no end marker) is still
  * shown, marked UNVERIFIED with the reason, because that is exactly the
@@ -92,6 +93,22 @@ static int show_event_cb(const struct journal_entry *e, void *arg)
 	return 0;
 }
 
+/* Journal callback: remember the last answer of the DMS (receipt / rejected). */
+static int show_dms_cb(const struct journal_entry *e, void *arg)
+{
+	json_object **last = arg;
+
+	if (strcmp(e->stage, "export") != 0 ||
+	    (strcmp(e->action, "receipt") != 0 && strcmp(e->action, "rejected") != 0))
+		return 0;
+	json_object_put(*last);
+	*last = json_object_new_object();
+	show_add_str(*last, "action", e->action);
+	show_add_str(*last, "at", e->at);
+	show_add_str(*last, "detail", e->detail);
+	return 0;
+}
+
 /* Read the letter's record: verified through job_read, else the raw JSON for display. */
 static json_object *show_record(const char *dir, const char *id)
 {
@@ -169,6 +186,20 @@ static void show_print(json_object *m)
 	if (letter == NULL) {
 		printf("  no journal row for this letter\n");
 	} else {
+		if (show_get(m, "dms") != NULL) {
+			const char *st = show_str(m, "dms.state");
+
+			if (st != NULL && strcmp(st, "rejected") == 0) {
+				show_line("DMS:", "REJECTED - the DMS did not import the package");
+				show_line("why:", show_str(m, "dms.reason"));
+				printf(
+				    "  %-14s fix the cause, then have the package imported again "
+				    "(dms-export/README.md)\n",
+				    "to retry:");
+			} else {
+				show_line("DMS:", show_str(m, "dms.detail"));
+			}
+		}
 		show_line("state:", show_str(letter, "state"));
 		show_line("last stage:", show_str(letter, "stage"));
 		show_line("location:", show_str(letter, "location"));
@@ -238,6 +269,9 @@ static void show_print(json_object *m)
 	show_line("package:", show_str(jb, "export.package"));
 	show_line("inbox:", show_str(jb, "export.inbox"));
 	show_line("delivered at:", show_str(jb, "export.delivered_at"));
+	show_line("ProzessID:", show_str(jb, "export.process_id"));
+	show_line("routing slip:", show_str(jb, "export.routing"));
+	show_line("routing rec.:", show_str(jb, "export.record"));
 	if ((files = show_get(jb, "files")) != NULL &&
 	    json_object_is_type(files, json_type_object)) {
 		printf("\n  Files\n");
@@ -315,6 +349,23 @@ int tool_show_run(struct tool_ctx *c)
 		log_errorx("%s: cannot read the journal events", id);
 		rc = EX_IOERR;
 		goto out;
+	}
+	/* What the DMS answered (mailroom-dms-export journals receipts and rejections):
+	 * the letter's state and reason, and the last answer's event. */
+	{
+		json_object *last = NULL;
+
+		if (journal_events(c->jr, id, show_dms_cb, &last) == 0 && last != NULL) {
+			show_add_str(last, "state", letter ? show_str(letter, "state") : NULL);
+			show_add_str(last, "reason",
+				     letter && show_str(letter, "state") &&
+					     strcmp(show_str(letter, "state"), "rejected") == 0
+					 ? show_str(letter, "reason")
+					 : NULL);
+			json_object_object_add(m, "dms", last);
+		} else {
+			json_object_put(last);
+		}
 	}
 	if (n == 0 && lr == 1) {
 		log_errorx("%s: unknown letter: not in any spool area, the archive or the journal",

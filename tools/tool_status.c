@@ -1,10 +1,12 @@
 /*
  * tool_status.c - `mailroom status`: how many letters are where, which ones
- * need a person (quarantined, waiting for review, deferred) and why, the
- * journal's counts per state and, on request, the journal's hash chain.
+ * need a person (quarantined, waiting for review, deferred, rejected by the DMS)
+ * and why, the journal's counts per state and, on request, the journal's hash
+ * chain.
  *
  * The counts come from the spool directories, which are the truth; reasons
- * come from QUARANTINE.txt, RETRY.txt and the journal. One model (a json-c
+ * come from QUARANTINE.txt, RETRY.txt and the journal (a rejection by the DMS is
+ * only in the journal: the letter itself is in the archive). One model (a json-c
  * object) is built first and then printed either as JSON or as tables.
  */
 #include <stdio.h>
@@ -142,6 +144,20 @@ out:
 	return rc;
 }
 
+/* Journal callback: a letter the DMS rejected, appended to the array. */
+static int status_rejected(const struct journal_letter *l, void *arg)
+{
+	json_object *o = json_object_new_object();
+
+	status_add_str(o, "id", l->job);
+	status_add_str(o, "office", l->office);
+	status_add_str(o, "since", l->updated);
+	status_add_str(o, "location", l->location);
+	status_add_str(o, "reason", l->reason);
+	json_object_array_add(arg, o);
+	return 0;
+}
+
 /* Journal callback: one state count. */
 static int status_count(const char *state, long long n, void *arg)
 {
@@ -152,7 +168,7 @@ static int status_count(const char *state, long long n, void *arg)
 /* Print the model as tables for an operator. */
 static void status_print(json_object *m)
 {
-	json_object *stages, *quar, *deferred, *review, *jc, *jv, *o;
+	json_object *stages, *quar, *deferred, *review, *rejected, *jc, *jv, *o;
 	tool_table *t;
 	size_t i, n;
 	char num[6][32];
@@ -161,6 +177,7 @@ static void status_print(json_object *m)
 	json_object_object_get_ex(m, "quarantined", &quar);
 	json_object_object_get_ex(m, "deferred", &deferred);
 	json_object_object_get_ex(m, "review", &review);
+	json_object_object_get_ex(m, "rejected", &rejected);
 	json_object_object_get_ex(m, "journal", &jc);
 	printf("mailroom status at %s (var: %s)\n\n",
 	       json_object_get_string(json_object_object_get(m, "generated")),
@@ -253,6 +270,27 @@ static void status_print(json_object *m)
 		t = tool_table_free(t);
 	}
 
+	n = json_object_array_length(rejected);
+	printf("\nRejected by the DMS: %zu%s\n", n,
+	       n ? " - the DMS did not import the package: fix the cause, then have it "
+		   "imported again (dms-export/README.md)"
+		 : "");
+	if (n > 0) {
+		t = tool_table_new(4, "llll");
+		tool_table_row(t, (const char *const[]){"ID", "OFFICE", "SINCE", "REASON"});
+		for (i = 0; i < n; i++) {
+			o = json_object_array_get_idx(rejected, i);
+			tool_table_row(
+			    t, (const char *const[]){
+				   json_object_get_string(json_object_object_get(o, "id")),
+				   json_object_get_string(json_object_object_get(o, "office")),
+				   json_object_get_string(json_object_object_get(o, "since")),
+				   json_object_get_string(json_object_object_get(o, "reason"))});
+		}
+		tool_table_print(t, stdout, "  ");
+		t = tool_table_free(t);
+	}
+
 	printf("\nJournal: letters per state\n");
 	if (json_object_object_length(jc) == 0)
 		printf("  (no letters recorded)\n");
@@ -280,7 +318,8 @@ int tool_status_run(struct tool_ctx *c)
 {
 	json_object *m = json_object_new_object(), *stages = json_object_new_array(),
 		    *quar = json_object_new_array(), *deferred = json_object_new_array(),
-		    *review = json_object_new_array(), *jc = json_object_new_object();
+		    *review = json_object_new_array(), *rejected = json_object_new_array(),
+		    *jc = json_object_new_object();
 	char now[TIMEFMT_ISO_MAX], err[1024];
 	long long checked = 0;
 	int i, rc = EX_OK;
@@ -291,6 +330,7 @@ int tool_status_run(struct tool_ctx *c)
 	json_object_object_add(m, "quarantined", quar);
 	json_object_object_add(m, "review", review);
 	json_object_object_add(m, "deferred", deferred);
+	json_object_object_add(m, "rejected", rejected);
 	json_object_object_add(m, "journal", jc);
 	for (i = 0; i < TOOL_NSTAGES; i++)
 		if (status_stage(c, i, stages, quar, deferred,
@@ -301,6 +341,13 @@ int tool_status_run(struct tool_ctx *c)
 		}
 	json_object_object_add(m, "archive",
 			       json_object_new_int64(tool_where_count_dir(c->set.archive_dir)));
+	/* letters the DMS rejected (receipt 0630 with errors, or its error folder):
+	 * recorded by mailroom-dms-export as the letter's state */
+	if (journal_letters(c->jr, "rejected", status_rejected, rejected) == -1) {
+		log_errorx("journal: cannot read the rejected letters");
+		rc = EX_IOERR;
+		goto out;
+	}
 	if (journal_counts(c->jr, status_count, jc) == -1) {
 		log_errorx("journal: cannot read the letter counts");
 		rc = EX_IOERR;
