@@ -1059,6 +1059,12 @@ static void verify_pkg_manifest(struct verify_pkg *p, struct vfile *f, char **en
 				    pt->original);
 			missing++;
 		}
+		if (pt->ers[0] != '\0' && !verify_zip_has(p->za, pt->ers)) {
+			vfile_check(f, "manifest", VERIFY_FAILED,
+				    "names the evidence record %s of %s, not in the package",
+				    pt->ers, pt->original);
+			missing++;
+		}
 		if (p->replacing && verify_must_seal(pt->original) && pt->seal[0] == '\0') {
 			vfile_check(f, "sealed", VERIFY_FAILED,
 				    "names no seal for %s (%s) of a replacing scan", pt->original,
@@ -1076,7 +1082,9 @@ static void verify_pkg_manifest(struct verify_pkg *p, struct vfile *f, char **en
 
 		for (i = 0; i < p->msg.n_parts && !named; i++)
 			named = strcmp(entries[k], p->msg.parts[i].name) == 0 ||
-				strcmp(entries[k], p->msg.parts[i].seal) == 0;
+				strcmp(entries[k], p->msg.parts[i].seal) == 0 ||
+				(p->msg.parts[i].ers[0] != '\0' &&
+				 strcmp(entries[k], p->msg.parts[i].ers) == 0);
 		if (!named && used < sizeof(list)) {
 			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
 						 used ? ", " : "", entries[k]);

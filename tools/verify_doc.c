@@ -143,6 +143,19 @@ static void vd_part(xmlNode *pd, const char *ns, struct verify_xdomea *x)
 	vd_text(vd_child(pd, ns, "DateinameOriginal"), NULL, p->original, sizeof(p->original));
 	vd_text(vd_child(vd_child(pd, ns, "SignaturSiegel"), ns, "SignaturSiegelDatei"), NULL,
 		p->seal, sizeof(p->seal));
+	/* an evidence record (RFC 4998) is a further SignaturSiegelDatei */
+	for (xmlNode *c = vd_child(pd, ns, "SignaturSiegel"); c != NULL; c = NULL)
+		for (xmlNode *d = c->children; d != NULL; d = d->next) {
+			char name[VERIFY_NAME_MAX];
+			size_t len;
+
+			if (!vd_is(d, ns, "SignaturSiegelDatei"))
+				continue;
+			vd_text(d, NULL, name, sizeof(name));
+			len = strlen(name);
+			if (len > 4 && strcmp(name + len - 4, ".ers") == 0)
+				snprintf(p->ers, sizeof(p->ers), "%s", name);
+		}
 }
 
 /* Walk the message: parts, Medium codes, the Transfervermerk Anlage (depth-bounded by libxml2). */

@@ -61,7 +61,8 @@ int verify_tv_read(xmlschema *s, const char *xml, size_t len, struct verify_tv *
 struct verify_xdomea_part {
 	char name[VERIFY_NAME_MAX];	/* Dateiname: the entry in the ZIP */
 	char original[VERIFY_NAME_MAX]; /* DateinameOriginal: the name in the job */
-	char seal[VERIFY_NAME_MAX];	/* SignaturSiegelDatei, or "" */
+	char seal[VERIFY_NAME_MAX];	/* the first SignaturSiegelDatei (the .p7s), or "" */
+	char ers[VERIFY_NAME_MAX];	/* a further SignaturSiegelDatei ending .ers, or "" */
 };
 
 /* What an xdomea message names. */
