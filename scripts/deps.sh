@@ -15,7 +15,7 @@ libyaml-dev libjson-c-dev libpcre2-dev
 libxml2-dev libxml2-utils
 libzip-dev zip unzip
 groff ghostscript jq
-gnutls-bin softhsm2 opensc libengine-pkcs11-openssl libp11-dev
+gnutls-bin softhsm2 opensc libengine-pkcs11-openssl libp11-dev avahi-daemon dbus
 zbar-tools libzbar-dev libqrencode-dev
 clang llvm libclang-rt-14-dev"
 if [ "${1:-}" = bench ]; then

@@ -1,0 +1,262 @@
+/*
+ * escl_http.c - the emulator's minimal HTTP/1.1 server side; see escl_http.h.
+ */
+#include "escl_http.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "xalloc.h"
+
+/* The monotonic clock in ms. */
+static long long escl_http_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd is ready for ev or deadline passes. 0, or -1 (errno ETIMEDOUT). */
+static int escl_http_wait(int fd, short ev, long long deadline)
+{
+	struct pollfd p = {.fd = fd, .events = ev};
+	long long left;
+	int r;
+
+	for (;;) {
+		if ((left = deadline - escl_http_now()) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if ((r = poll(&p, 1, (int)left)) > 0)
+			return 0;
+		if (r == -1 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* Read what is there (at most n bytes) before deadline: >0, 0 at EOF, -1. */
+static ssize_t escl_http_recv(int fd, void *p, size_t n, long long deadline)
+{
+	ssize_t r;
+
+	for (;;) {
+		if (escl_http_wait(fd, POLLIN, deadline) == -1)
+			return -1;
+		if ((r = recv(fd, p, n, 0)) >= 0 || (errno != EINTR && errno != EAGAIN))
+			return r;
+	}
+}
+
+/* Send all n bytes before deadline. 0 or -1. */
+static int escl_http_send(int fd, const void *p, size_t n, long long deadline)
+{
+	const char *c = p;
+	ssize_t r;
+
+	while (n > 0) {
+		if (escl_http_wait(fd, POLLOUT, deadline) == -1)
+			return -1;
+		if ((r = send(fd, c, n, MSG_NOSIGNAL)) == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+const char *escl_http_reason(int code)
+{
+	switch (code) {
+	case 100:
+		return "Continue";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Content Too Large";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Internal Server Error";
+	}
+}
+
+/* Printable, bounded copy of s for the log. */
+static void escl_http_printable(const char *s, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < outlen; i++)
+		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	out[i] = '\0';
+}
+
+/* The CRLF CRLF that ends the header in the n bytes at p, or NULL. */
+static char *escl_http_header_end(char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 4 <= n; i++)
+		if (memcmp(p + i, "\r\n\r\n", 4) == 0)
+			return p + i;
+	return NULL;
+}
+
+/* Set *code / *why and return -1. */
+static int escl_http_bad(int *code, const char **why, int c, const char *w)
+{
+	*code = c;
+	*why = w;
+	return -1;
+}
+
+int escl_http_read(int fd, struct escl_req *rq, int timeout_ms, int *code, const char **why)
+{
+	long long deadline = escl_http_now() + timeout_ms;
+	char hdr[ESCL_HTTP_MAX_HEADER + 1], *end = NULL, *line, *next, *sp1, *sp2;
+	size_t hlen = 0, have, clen = 0;
+	int has_len = 0, chunked = 0, expect = 0;
+	ssize_t r;
+
+	memset(rq, 0, sizeof(*rq));
+	*code = 0;
+	*why = "";
+	while (end == NULL) {
+		if (hlen == ESCL_HTTP_MAX_HEADER)
+			return escl_http_bad(code, why, 400, "request header larger than 8 KiB");
+		if ((r = escl_http_recv(fd, hdr + hlen, ESCL_HTTP_MAX_HEADER - hlen, deadline)) <=
+		    0) {
+			if (r == -1 && errno == ETIMEDOUT && hlen > 0)
+				return escl_http_bad(code, why, 408,
+						     "request not complete in time");
+			return escl_http_bad(code, why, 0, "connection closed before a request");
+		}
+		hlen += (size_t)r;
+		hdr[hlen] = '\0';
+		end = escl_http_header_end(hdr, hlen);
+	}
+	if (memchr(hdr, '\0', (size_t)(end - hdr)) != NULL)
+		return escl_http_bad(code, why, 400, "NUL byte in the header");
+	*end = '\0';
+	have = hlen - (size_t)(end + 4 - hdr);
+	line = hdr;
+	if ((next = strstr(line, "\r\n")) != NULL) {
+		*next = '\0';
+		next += 2;
+	}
+	escl_http_printable(line, rq->line, sizeof(rq->line));
+	if ((sp1 = strchr(line, ' ')) == NULL || (sp2 = strchr(sp1 + 1, ' ')) == NULL ||
+	    strncmp(sp2 + 1, "HTTP/1.", 7) != 0)
+		return escl_http_bad(code, why, 400, "malformed request line");
+	*sp1 = '\0';
+	*sp2 = '\0';
+	if (strlen(line) >= sizeof(rq->method) || strlen(sp1 + 1) >= sizeof(rq->target))
+		return escl_http_bad(code, why, 400, "method or target too long");
+	memcpy(rq->method, line, strlen(line) + 1);
+	memcpy(rq->target, sp1 + 1, strlen(sp1 + 1) + 1);
+	for (line = next; line != NULL && *line != '\0'; line = next) {
+		char *colon, *v;
+
+		if ((next = strstr(line, "\r\n")) != NULL) {
+			*next = '\0';
+			next += 2;
+		}
+		if ((colon = strchr(line, ':')) == NULL)
+			return escl_http_bad(code, why, 400, "malformed header field");
+		*colon = '\0';
+		v = colon + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (strcasecmp(line, "Content-Length") == 0) {
+			char *e;
+			unsigned long long n;
+
+			errno = 0;
+			n = strtoull(v, &e, 10);
+			if (*v < '0' || *v > '9' || errno != 0 || (*e != '\0' && *e != ' ') ||
+			    (has_len && n != clen))
+				return escl_http_bad(code, why, 400, "bad Content-Length");
+			if (n > ESCL_HTTP_MAX_BODY)
+				return escl_http_bad(code, why, 413, "body larger than 64 KiB");
+			clen = (size_t)n;
+			has_len = 1;
+		} else if (strcasecmp(line, "Transfer-Encoding") == 0) {
+			chunked = 1;
+		} else if (strcasecmp(line, "Expect") == 0) {
+			expect = strcasecmp(v, "100-continue") == 0;
+		}
+	}
+	if (chunked)
+		return escl_http_bad(code, why, 400, "chunked bodies are not accepted");
+	if (have > clen)
+		return escl_http_bad(code, why, 400, "more bytes than Content-Length");
+	if (expect && have < clen &&
+	    escl_http_send(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, deadline) == -1)
+		return escl_http_bad(code, why, 0, "connection lost");
+	if (clen == 0)
+		return 0;
+	rq->body = xmalloc(clen + 1);
+	memcpy(rq->body, end + 4, have);
+	while (have < clen) {
+		if ((r = escl_http_recv(fd, rq->body + have, clen - have, deadline)) <= 0) {
+			escl_http_req_free(rq);
+			if (r == -1 && errno == ETIMEDOUT)
+				return escl_http_bad(code, why, 408, "body not complete in time");
+			return escl_http_bad(code, why, 0, "connection closed inside the body");
+		}
+		have += (size_t)r;
+	}
+	rq->body[clen] = '\0';
+	rq->body_len = clen;
+	return 0;
+}
+
+void escl_http_req_free(struct escl_req *rq)
+{
+	free(rq->body);
+	rq->body = NULL;
+	rq->body_len = 0;
+}
+
+int escl_http_respond(int fd, int code, const char *ctype, const char *extra, const void *body,
+		      size_t len, int timeout_ms)
+{
+	long long deadline = escl_http_now() + timeout_ms;
+	char hdr[1024];
+	int n;
+
+	n = snprintf(hdr, sizeof(hdr),
+		     "HTTP/1.1 %d %s\r\nServer: mailroom-escl-emulator\r\n%s%s%sContent-Length: "
+		     "%zu\r\n%sCache-Control: no-store\r\nConnection: close\r\n\r\n",
+		     code, escl_http_reason(code), ctype ? "Content-Type: " : "",
+		     ctype ? ctype : "", ctype ? "\r\n" : "", len, extra ? extra : "");
+	if (n < 0 || (size_t)n >= sizeof(hdr))
+		return -1;
+	if (escl_http_send(fd, hdr, (size_t)n, deadline) == -1)
+		return -1;
+	if (len > 0 && escl_http_send(fd, body, len, deadline) == -1)
+		return -1;
+	return 0;
+}
