@@ -10,7 +10,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo clean pki bench-classify bench-pipeline bench-sign bench-export
+.PHONY: all deps build test demo clean pki bench-classify bench-pipeline bench-sign bench-export bench-scan
 
 all: build
 
@@ -46,3 +46,6 @@ bench-sign: build
 
 bench-export: build
 	sh bench/export/run.sh $(BUILD)
+
+bench-scan: build
+	sh bench/scan/run.sh $(BUILD)

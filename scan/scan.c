@@ -5,28 +5,53 @@
  * the classify stage.
  *
  * SYNOPSIS
- *	mailroom-scan [-c DIR] --sane DEVICE [--source S] [--mode Gray|Color|Lineart]
- *		[--resolution N] [--depth N] [--pages N] [--sane-option name=value ...]
- *		[--operator NAME]
+ *	mailroom-scan [-c DIR] --sane DEVICE [--batch] [--profile NAME] [--source S]
+ *		[--mode Color|Gray|Lineart] [--resolution N] [--depth N] [--page-size A4]
+ *		[--pages N] [--separation separator|pages:N|blank|none] [--duplex-frames]
+ *		[--sane-option name=value ...] [--sheet-option SHEET:name=value ...]
+ *		[--interactive] [--on-fault ask|wait-for-resume|stop] [--control FIFO]
+ *		[--json] [--operator NAME]
+ *	mailroom-scan [-c DIR] --list [--json] | --list-options DEVICE
+ *	mailroom-scan [-c DIR] --release
  *	mailroom-scan [-c DIR] [--import [DIR]] [--once] [--operator NAME]
  *
- *	--sane scans one document: all pages of one run (flatbed: one page or
- *	--pages; feeder: until it is empty) form one letter; it always runs once
- *	(--once is accepted). Settings missing on the command line come from
- *	scan.yaml defaults, which a device without that option ignores. --import (the default
- *	mode) takes every regular file in the import folder (default paths.import of
- *	mailroom.yaml) as one letter once its size and mtime have been unchanged for
- *	import.stable_seconds; with --once it drains the folder and exits, otherwise
- *	it keeps watching (inotify plus a rescan every daemon.rescan_seconds).
- *	Settings: conf/scan.yaml (sane_config_dir, device, defaults, capture, import).
+ *	--sane scans from a SANE device in a device process (scan_device.c) that is
+ *	killed when the backend hangs or crashes. Without --batch all pages of the run
+ *	(flatbed: one page or --pages; feeder: until it is empty) form one letter. With
+ *	--batch, or a --profile whose source is a feeder, the stack is a batch
+ *	(scan_batch.h): scanned until the feeder is empty, simplex or duplex, split
+ *	into documents by separator sheets, a page count or blank sheets, every
+ *	document a letter; faults are reported to the operator with what to do, and
+ *	the batch goes on with no page lost or doubled. Settings: command line, then
+ *	the profile (scan.yaml profiles), then scan.yaml defaults (which a device
+ *	without that option ignores). A fault is handled as --on-fault says; the
+ *	default is ask on a terminal (or with --interactive), else capture.on_fault.
+ *	--list and --list-options show the devices SANE finds and a device's options.
+ *	--release (and every start) releases what `mailroom requeue` put back after a
+ *	review (held batches and letters, see scan_batch_release).
+ *	--import (the default mode) takes every regular file in the import folder
+ *	(default paths.import of mailroom.yaml) as one letter once its size and mtime
+ *	have been unchanged for import.stable_seconds; with --once it drains the
+ *	folder and exits, otherwise it keeps watching (inotify plus a rescan every
+ *	daemon.rescan_seconds).
+ *	Settings: conf/scan.yaml (sane_config_dir, device, defaults, capture, batch,
+ *	profiles, import).
  *
  * SPOOL DIRECTORIES
- *	spool/scan/tmp/<id>	built here: scan.tiff, original.<ext>, job.json
+ *	spool/scan/tmp/<id>	built here: scan.tiff, original.<ext>, job.json; a scan
+ *				batch: pages/, letters/<id>/, batch.json
  *	spool/classify/incoming/<id>	where finished letters are submitted
+ *	spool/scan/batches/<batch>	the record of every finished batch: batch.json
+ *				and every page image (dropped and separator pages too)
  *	spool/scan/corrupt/<id>	imports that cannot be decoded (with the original
- *				and QUARANTINE.txt), and jobs a crashed run left in tmp/
+ *				and QUARANTINE.txt), batches held for review, the
+ *				incomplete last letter of a stack ended by a fault, and
+ *				jobs a crashed run left in tmp/
+ *	spool/scan/incoming/<id>	what `mailroom requeue` released from corrupt/;
+ *				submitted at the next start
  *	spool/scan/.lock	one mailroom-scan at a time
- *	journal.db		event "captured" per letter (outcome ok or quarantined);
+ *	journal.db		event "captured" per letter (outcome ok or quarantined),
+ *				"held"/"released" per batch held for review;
  *				table imports: which import file became which letter
  *	An imported file is removed from the import folder only after its job was
  *	submitted (or quarantined with the original inside) and journaled. After a
@@ -39,18 +64,20 @@
  *	decoder is bounded (import.max_pixels, import.max_pages, libtiff allocation
  *	limit), symlinks and non-regular files in the import folder are refused, the
  *	original is copied byte for byte before anything parses it. Scanner data is
- *	trusted as far as its announced geometry, which is checked. No key material
- *	is handled here; document content is never logged.
+ *	trusted as far as its announced geometry, which is checked; the device
+ *	process's messages are framed and bounded. No key material is handled here;
+ *	document content is never logged.
  *
  * EXIT STATUS
  *	0		every letter was submitted to classify
  *	EX_USAGE	bad command line
  *	EX_DATAERR	--import --once: at least one file could not be decoded; it is
- *			in spool/scan/corrupt/<id> with the reason (the other files went on)
+ *			in spool/scan/corrupt/<id> with the reason (the other files went
+ *			on); --batch: the batch is held for review in spool/scan/corrupt
  *	EX_NOINPUT	the import folder given does not exist
  *	EX_UNAVAILABLE	the scanner cannot be opened or refused a setting
- *	EX_IOERR	the scanner faulted during the scan (pages finished before the
- *			fault were submitted as a letter, as the message says), or a
+ *	EX_IOERR	the scanner faulted and the scan was not continued (pages
+ *			finished before the fault were kept, as the messages say), or a
  *			spool file could not be written
  *	EX_TEMPFAIL	another mailroom-scan holds the lock, or the journal is unavailable
  *	EX_CONFIG	a wrong setting in mailroom.yaml or scan.yaml (file:line)
@@ -81,154 +108,19 @@
 #include "timefmt.h"
 #include "xalloc.h"
 
+#include "scan_batch.h"
 #include "scan_import.h"
-#include "scan_sane.h"
-#include "scan_tiff.h"
+#include "scan_job.h"
+#include "scan_profile.h"
 
-#define SCAN_SOFTWARE "mailroom-scan " MAILROOM_VERSION
-#define SCAN_TIFF_NAME "scan.tiff"
 #define SCAN_MAX_OPTIONS 32
-#define SCAN_TIFF_MAX_ALLOC (256L << 20) /* libtiff single allocation limit */
-
-/*
- * scan.yaml keys: name, default, and the field they set (struct scan_conf).
- * Every key is documented in conf/scan.yaml.
- */
-#define SCAN_KEY_SANE_CONFIG_DIR "sane_config_dir" /* none: SANE's own */
-#define SCAN_KEY_DEVICE "device"		   /* none: --sane is required */
-#define SCAN_KEY_SOURCE "source"		   /* defaults.: device default */
-#define SCAN_KEY_MODE "mode"			   /* defaults.: device default */
-#define SCAN_KEY_RESOLUTION "resolution"	   /* defaults.: 0, device default */
-#define SCAN_KEY_DEPTH "depth"			   /* defaults.: 0, device default */
-#define SCAN_KEY_MAX_PAGES "max_pages"		   /* capture. and import. */
-#define SCAN_DEF_CAPTURE_MAX_PAGES 500
-#define SCAN_KEY_TIMEOUT "timeout_seconds" /* capture. */
-#define SCAN_DEF_TIMEOUT 60
-#define SCAN_KEY_STABLE "stable_seconds" /* import. */
-#define SCAN_DEF_STABLE 2
-#define SCAN_KEY_PDF_DPI "pdf_dpi" /* import. */
-#define SCAN_DEF_PDF_DPI 300
-#define SCAN_KEY_MAX_PIXELS "max_pixels" /* import. */
-#define SCAN_DEF_MAX_PIXELS 100000000L
-#define SCAN_DEF_IMPORT_MAX_PAGES 500
-#define SCAN_KEY_DEFAULT_DPI "default_dpi" /* import. */
-#define SCAN_DEF_DEFAULT_DPI 300
-
-struct scan_conf {
-	conf_node *root;
-	char *sane_config_dir; /* absolute, or NULL */
-	const char *device;
-	const char *source, *mode;
-	long resolution, depth;
-	long capture_max_pages, timeout_seconds;
-	long stable_seconds;
-	struct scan_import_limits lim;
-};
 
 /* Everything a run needs. */
 struct scan_ctx {
 	settings set;
 	struct scan_conf sc;
-	journal *jr;
-	spool *scan, *classify;
-	const char *operator_name;
+	struct scan_env env;
 };
-
-/* Load conf_dir/scan.yaml into sc. -1 with e set (file:line) on error. */
-static int scan_conf_load(const char *conf_dir, struct scan_conf *sc, conf_err *e)
-{
-	static const char *const top[] = {
-	    SCAN_KEY_SANE_CONFIG_DIR, SCAN_KEY_DEVICE, "defaults", "capture", "import", NULL};
-	static const char *const defaults[] = {SCAN_KEY_SOURCE, SCAN_KEY_MODE, SCAN_KEY_RESOLUTION,
-					       SCAN_KEY_DEPTH, NULL};
-	static const char *const capture[] = {SCAN_KEY_MAX_PAGES, SCAN_KEY_TIMEOUT, NULL};
-	static const char *const import[] = {SCAN_KEY_STABLE,	   SCAN_KEY_PDF_DPI,
-					     SCAN_KEY_MAX_PIXELS,  SCAN_KEY_MAX_PAGES,
-					     SCAN_KEY_DEFAULT_DPI, NULL};
-	static const char *const modes[] = {"Gray", "Color", "Lineart", NULL};
-	const conf_node *d, *c, *im;
-	const char *scd = NULL;
-	char *file = fio_join(conf_dir, "scan.yaml");
-	int mode = -1;
-
-	memset(sc, 0, sizeof(*sc));
-	sc->root = conf_load(file, e);
-	free(file);
-	if (sc->root == NULL)
-		return -1;
-	if (conf_check_keys(sc->root, top, "scan.yaml", e) == -1)
-		return -1;
-	d = conf_get(sc->root, "defaults");
-	c = conf_get(sc->root, "capture");
-	im = conf_get(sc->root, "import");
-	if ((d && (conf_expect(d, CONF_MAP, "defaults", e) == -1 ||
-		   conf_check_keys(d, defaults, "defaults", e) == -1)) ||
-	    (c && (conf_expect(c, CONF_MAP, "capture", e) == -1 ||
-		   conf_check_keys(c, capture, "capture", e) == -1)) ||
-	    (im && (conf_expect(im, CONF_MAP, "import", e) == -1 ||
-		    conf_check_keys(im, import, "import", e) == -1)))
-		return -1;
-	if (conf_str(sc->root, SCAN_KEY_SANE_CONFIG_DIR, 0, NULL, &scd, e) == -1 ||
-	    conf_str(sc->root, SCAN_KEY_DEVICE, 0, NULL, &sc->device, e) == -1 ||
-	    conf_str(d, SCAN_KEY_SOURCE, 0, NULL, &sc->source, e) == -1 ||
-	    conf_enum(d, SCAN_KEY_MODE, 0, -1, modes, &mode, e) == -1 ||
-	    conf_long(d, SCAN_KEY_RESOLUTION, 0, 0, 0, 4800, &sc->resolution, e) == -1 ||
-	    conf_long(d, SCAN_KEY_DEPTH, 0, 0, 0, 16, &sc->depth, e) == -1 ||
-	    conf_long(c, SCAN_KEY_MAX_PAGES, 0, SCAN_DEF_CAPTURE_MAX_PAGES, 1, 10000,
-		      &sc->capture_max_pages, e) == -1 ||
-	    conf_long(c, SCAN_KEY_TIMEOUT, 0, SCAN_DEF_TIMEOUT, 5, 3600, &sc->timeout_seconds, e) ==
-		-1 ||
-	    conf_long(im, SCAN_KEY_STABLE, 0, SCAN_DEF_STABLE, 0, 3600, &sc->stable_seconds, e) ==
-		-1 ||
-	    conf_long(im, SCAN_KEY_PDF_DPI, 0, SCAN_DEF_PDF_DPI, 72, 1200, &sc->lim.pdf_dpi, e) ==
-		-1 ||
-	    conf_long(im, SCAN_KEY_MAX_PIXELS, 0, SCAN_DEF_MAX_PIXELS, 1, 1000000000L,
-		      &sc->lim.max_pixels, e) == -1 ||
-	    conf_long(im, SCAN_KEY_MAX_PAGES, 0, SCAN_DEF_IMPORT_MAX_PAGES, 1, 10000,
-		      &sc->lim.max_pages, e) == -1 ||
-	    conf_long(im, SCAN_KEY_DEFAULT_DPI, 0, SCAN_DEF_DEFAULT_DPI, 50, 2400,
-		      &sc->lim.default_dpi, e) == -1)
-		return -1;
-	if (mode >= 0)
-		sc->mode = modes[mode];
-	if (sc->depth != 0 && sc->depth != 1 && sc->depth != 8 && sc->depth != 16)
-		return conf_fail(e, conf_get(d, SCAN_KEY_DEPTH),
-				 "'depth: %ld' is not a scan depth (expected 1, 8 or 16)",
-				 sc->depth);
-	if (scd != NULL)
-		sc->sane_config_dir = settings_resolve(conf_dir, scd);
-	sc->lim.max_alloc = SCAN_TIFF_MAX_ALLOC;
-	return 0;
-}
-
-/* Free what scan_conf_load allocated. */
-static void scan_conf_free(struct scan_conf *sc)
-{
-	free(sc->sane_config_dir);
-	conf_free(sc->root);
-	memset(sc, 0, sizeof(*sc));
-}
-
-/* Append one journal event for job id; failures are logged (the spool is the truth). */
-static void scan_journal(struct scan_ctx *cx, const char *id, const char *action,
-			 const char *outcome, const char *state, const char *location,
-			 const char *detail, const char *reason)
-{
-	struct journal_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.job = id;
-	ev.stage = "scan";
-	ev.action = action;
-	ev.outcome = outcome;
-	ev.detail = detail;
-	ev.state = state;
-	ev.location = location;
-	ev.reason = reason;
-	if (journal_record(cx->jr, &ev) == -1)
-		log_errorx("%s: cannot record '%s' in the journal %s", id, action,
-			   cx->set.journal_path);
-}
 
 /* Move job directories a crashed run left in tmp/ to corrupt/ (never deleted). */
 static int scan_recover_tmp(struct scan_ctx *cx)
@@ -238,12 +130,12 @@ static int scan_recover_tmp(struct scan_ctx *cx)
 	    "loss); it was never submitted. Compare it with the paper or the import folder: "
 	    "rescan or re-import the letter if it did not go through, then remove this "
 	    "directory";
-	char **ids = spool_list(cx->scan, SPOOL_TMP, 0, NULL);
+	char **ids = spool_list(cx->env.scan, SPOOL_TMP, 0, NULL);
 	char loc[128];
 	int i;
 
 	if (ids == NULL) {
-		log_error("cannot list %s", spool_dir(cx->scan, SPOOL_TMP));
+		log_error("cannot list %s", spool_dir(cx->env.scan, SPOOL_TMP));
 		return -1;
 	}
 	for (i = 0; ids[i] != NULL; i++) {
@@ -252,15 +144,15 @@ static int scan_recover_tmp(struct scan_ctx *cx)
 		/* An unfinished import whose file is still, unchanged, in the import
 		 * folder: the job is a partial copy of it, the file will be imported
 		 * again, so the copy goes (keeping it would make the letter twice). */
-		if (journal_import_of(cx->jr, ids[i], ipath, sizeof(ipath), isha, sizeof(isha)) ==
-			1 &&
+		if (journal_import_of(cx->env.jr, ids[i], ipath, sizeof(ipath), isha,
+				      sizeof(isha)) == 1 &&
 		    digest_sha256_file_hex(ipath, now_sha, NULL) == 0 &&
 		    strcmp(isha, now_sha) == 0) {
-			char *tdir = spool_path(cx->scan, SPOOL_TMP, ids[i]);
+			char *tdir = spool_path(cx->env.scan, SPOOL_TMP, ids[i]);
 
 			if (fio_rmtree(tdir) == 0) {
-				fio_fsync_dir(spool_dir(cx->scan, SPOOL_TMP));
-				journal_import_done(cx->jr, ids[i]);
+				fio_fsync_dir(spool_dir(cx->env.scan, SPOOL_TMP));
+				journal_import_done(cx->env.jr, ids[i]);
 				log_info("%s: removed the unfinished import of '%s' left by an "
 					 "interrupted run; the file is still in the import folder "
 					 "and is imported again",
@@ -270,196 +162,151 @@ static int scan_recover_tmp(struct scan_ctx *cx)
 			}
 			free(tdir);
 		}
-		if (spool_quarantine(cx->scan, SPOOL_TMP, ids[i], reason) == -1) {
+		if (spool_quarantine(cx->env.scan, SPOOL_TMP, ids[i], reason) == -1) {
 			log_error("%s: cannot move the leftover from scan/tmp to scan/corrupt",
 				  ids[i]);
 			continue;
 		}
 		log_warnx("%s: %s; moved to spool/scan/corrupt", ids[i], reason);
 		snprintf(loc, sizeof(loc), "spool/scan/corrupt/%s", ids[i]);
-		scan_journal(cx, ids[i], "recovered", "quarantined", "quarantined", loc,
-			     "unfinished job of an interrupted run", reason);
+		scan_job_journal(&cx->env, ids[i], "recovered", "quarantined", "quarantined", loc,
+				 "unfinished job of an interrupted run", reason);
 	}
 	spool_list_free(ids);
 	return 0;
 }
 
-/* The pages of t as the job.json capture.pages array. */
-static json_object *scan_pages_json(const scan_tiff *t)
+/* What the command line says about a SANE scan. */
+struct scan_cli {
+	const char *device, *profile, *source, *mode, *page_size, *separation;
+	const char *on_fault, *control;
+	long res, depth, pages;
+	int batch, duplex_frames, interactive, json;
+	const char *options[SCAN_MAX_OPTIONS];
+	size_t nopt;
+	struct scan_device_sheetopt sheetopts[SCAN_DEVICE_MAX_SHEETOPTS];
+	size_t nsheet;
+};
+
+/* --sane: scan one letter or one batch. Returns an exit code. */
+static int scan_sane_main(struct scan_ctx *cx, const struct scan_cli *cl)
 {
-	json_object *a = json_object_new_array();
-	int i;
-
-	for (i = 0; i < scan_tiff_pages(t); i++) {
-		const struct scan_tiff_done *d = scan_tiff_page_info(t, i);
-		json_object *p = json_object_new_object();
-
-		json_object_object_add(p, "n", json_object_new_int(d->n));
-		json_object_object_add(p, "width", json_object_new_int64(d->width));
-		json_object_object_add(p, "height", json_object_new_int64(d->height));
-		json_object_object_add(p, "xres", json_object_new_double(d->xres));
-		json_object_object_add(p, "yres", json_object_new_double(d->yres));
-		json_object_object_add(p, "bits", json_object_new_int(d->bits));
-		json_object_object_add(p, "samples", json_object_new_int(d->samples));
-		json_object_object_add(p, "compression", json_object_new_string(d->compression));
-		json_object_object_add(p, "sha256", json_object_new_string(d->sha256));
-		json_object_array_add(a, p);
-	}
-	return a;
-}
-
-/* Fill the capture section common to both sources (device and settings are taken over). */
-static void scan_capture_section(struct scan_ctx *cx, job *j, const char *started,
-				 json_object *device, json_object *sets, json_object *pages)
-{
-	json_object *c = job_section(j, "capture");
-
-	json_object_object_add(c, "station", json_object_new_string(cx->set.station));
-	json_object_object_add(c, "operator", json_object_new_string(cx->operator_name));
-	json_object_object_add(c, "time", json_object_new_string(started));
-	{
-		json_object *sw = json_object_new_object();
-
-		json_object_object_add(sw, "name", json_object_new_string("mailroom-scan"));
-		json_object_object_add(sw, "version", json_object_new_string(MAILROOM_VERSION));
-		json_object_object_add(sw, "sha256", json_object_new_string(digest_self_exe_hex()));
-		json_object_object_add(c, "software", sw);
-	}
-	json_object_object_add(c, "device", device);
-	json_object_object_add(c, "settings", sets);
-	json_object_object_add(
-	    c, "page_count", json_object_new_int(pages ? (int)json_object_array_length(pages) : 0));
-	json_object_object_add(c, "pages", pages ? pages : json_object_new_array());
-}
-
-/* A new record for a letter in dir with its uuid. */
-static job *scan_job_new(const char *id, const char *dir)
-{
-	job *j = job_new(id, dir);
-	char uuid[IDENT_UUID_LEN];
-
-	ident_uuid_v4(uuid);
-	json_object_object_add(job_meta(j), "uuid", json_object_new_string(uuid));
-	return j;
-}
-
-/* Write the record and submit tmp/<id> to classify. 0 or -1 (logged). */
-static int scan_submit(struct scan_ctx *cx, job *j)
-{
-	job_mark_stage(j, "scan", "ok");
-	if (job_write(j) == -1) {
-		log_error("%s: cannot write %s", job_id(j), JOB_RECORD);
-		return -1;
-	}
-	if (spool_submit(cx->scan, job_id(j), cx->classify) == -1) {
-		log_error("%s: cannot submit to spool/classify/incoming", job_id(j));
-		return -1;
-	}
-	return 0;
-}
-
-/* --sane: scan one document into a new job. Returns an exit code. */
-static int scan_sane_main(struct scan_ctx *cx, struct scan_sane_req *rq)
-{
-	const struct scan_sane_device *dev;
-	struct scan_tiff_meta meta;
-	scan_sane *ss = NULL;
-	scan_tiff *t = NULL;
-	job *j = NULL;
-	json_object *device, *pages = NULL, *src;
-	char id[IDENT_JOB_MAX], started[TIMEFMT_ISO_MAX], err[1024], fault[1024], cerr[512];
-	char detail[1400], loc[128];
-	char *dir = NULL, *tpath = NULL;
-	int rc = EX_SOFTWARE, faulted, npages;
+	const struct scan_profile *pr = NULL;
+	struct scan_batch_cfg bc;
+	json_object *extra;
+	char mode[32];
+	int rc;
 
 	if (cx->sc.sane_config_dir != NULL && getenv("SANE_CONFIG_DIR") == NULL)
 		setenv("SANE_CONFIG_DIR", cx->sc.sane_config_dir, 1);
-	timefmt_now(started);
-	if ((ss = scan_sane_open(rq, err, sizeof(err))) == NULL) {
-		log_errorx("%s", err);
-		rc = EX_UNAVAILABLE;
-		goto out;
+	if (cl->profile != NULL && (pr = scan_profile_find(&cx->sc, cl->profile)) == NULL) {
+		log_errorx("--profile %s: no such profile in %s/scan.yaml (profiles: %s)",
+			   cl->profile, cx->set.conf_dir, scan_profile_names(&cx->sc));
+		return EX_USAGE;
 	}
-	dev = scan_sane_device(ss);
-	ident_job_new(id);
-	if ((dir = spool_create(cx->scan, id)) == NULL) {
-		log_error("%s: cannot create spool/scan/tmp/%s", id, id);
-		rc = EX_CANTCREAT;
-		goto out;
+	memset(&bc, 0, sizeof(bc));
+	if (scan_profile_apply(&cx->sc, pr, &bc) == -1)
+		return EX_CONFIG;
+	bc.rq.device = strcmp(cl->device, "-") == 0 ? cx->sc.device : cl->device;
+	if (bc.rq.device == NULL) {
+		log_errorx("--sane -: no 'device' in %s/scan.yaml", cx->set.conf_dir);
+		return EX_CONFIG;
 	}
-	tpath = fio_join(dir, SCAN_TIFF_NAME);
-	memset(&meta, 0, sizeof(meta));
-	meta.make = dev->vendor;
-	meta.model = dev->model;
-	meta.software = SCAN_SOFTWARE;
-	meta.artist = cx->operator_name;
-	meta.source = dev->name;
-	if ((t = scan_tiff_create(tpath, &meta, SCAN_TIFF_MAX_ALLOC, err, sizeof(err))) == NULL) {
-		log_errorx("%s: %s", id, err);
-		rc = EX_CANTCREAT;
-		goto out;
+	if (cl->source) {
+		bc.rq.source = cl->source;
+		bc.rq.given |= SCAN_SANE_GIVEN_SOURCE;
 	}
-	log_info("%s: scanning from %s (%s %s)", id, dev->name, dev->vendor, dev->model);
-	faulted = scan_sane_run(ss, t, fault, sizeof(fault)) == -1;
-	pages = scan_pages_json(t);
-	npages = scan_tiff_pages(t);
-	if (scan_tiff_close(t, cerr, sizeof(cerr)) == -1) {
-		t = NULL;
-		log_errorx("%s: cannot finish %s: %s", id, SCAN_TIFF_NAME, cerr);
-		rc = EX_IOERR;
-		goto out;
+	if (cl->mode) {
+		bc.rq.mode = cl->mode;
+		bc.rq.given |= SCAN_SANE_GIVEN_MODE;
 	}
-	t = NULL;
-	if (npages == 0) {
-		/* nothing was captured: no letter exists, the empty job is ours to drop */
-		log_errorx("%s; no page was captured, no letter was created", fault);
-		fio_rmtree(dir);
-		rc = EX_IOERR;
-		goto out;
+	if (cl->res) {
+		bc.rq.resolution = cl->res;
+		bc.rq.given |= SCAN_SANE_GIVEN_RESOLUTION;
 	}
-	j = scan_job_new(id, dir);
-	src = job_section(j, "source");
-	json_object_object_add(src, "kind", json_object_new_string("sane"));
-	json_object_object_add(src, "device", json_object_new_string(dev->name));
-	device = json_object_new_object();
-	json_object_object_add(device, "name", json_object_new_string(dev->name));
-	json_object_object_add(device, "vendor", json_object_new_string(dev->vendor));
-	json_object_object_add(device, "model", json_object_new_string(dev->model));
-	json_object_object_add(device, "type", json_object_new_string(dev->type));
-	scan_capture_section(cx, j, started, device, json_object_get(scan_sane_settings(ss)),
-			     pages);
-	pages = NULL;
-	if (faulted) {
-		json_object *c = job_section(j, "capture");
-
-		json_object_object_add(c, "complete", json_object_new_boolean(0));
-		json_object_object_add(c, "fault", json_object_new_string(fault));
+	if (cl->depth) {
+		bc.rq.depth = cl->depth;
+		bc.rq.given |= SCAN_SANE_GIVEN_DEPTH;
 	}
-	if (job_add_file(j, SCAN_TIFF_NAME) == -1 || scan_submit(cx, j) == -1) {
-		rc = EX_IOERR;
-		goto out;
+	if (cl->page_size) {
+		if (scan_sane_page_size(cl->page_size, &bc.rq.page_w, &bc.rq.page_h) == -1) {
+			log_errorx(
+			    "--page-size '%s': expected A3, A4, A5, A6, B5, Letter, Legal or "
+			    "WxH in mm (e.g. 210x297)",
+			    cl->page_size);
+			return EX_USAGE;
+		}
+		bc.rq.given |= SCAN_SANE_GIVEN_PAGE;
 	}
-	snprintf(detail, sizeof(detail), "%d page%s from %s%s%s", npages, npages == 1 ? "" : "s",
-		 dev->name, faulted ? "; stopped by a fault: " : "", faulted ? fault : "");
-	snprintf(loc, sizeof(loc), "spool/classify/incoming");
-	scan_journal(cx, id, "captured", "ok", "queued", loc, detail, faulted ? fault : NULL);
-	if (faulted) {
-		log_errorx("%s: %s", id, fault);
-		log_errorx("%s: %d page%s scanned before the fault %s kept and submitted as "
-			   "this letter; scan the remaining pages as a new letter",
-			   id, npages, npages == 1 ? "" : "s", npages == 1 ? "was" : "were");
-		rc = EX_IOERR;
+	bc.rq.options = cl->options;
+	bc.rq.n_options = cl->nopt;
+	bc.pages = cl->pages;
+	bc.sheetopts = cl->sheetopts;
+	bc.n_sheetopts = cl->nsheet;
+	if (cl->duplex_frames)
+		bc.duplex_frames = 1;
+	if (cl->separation != NULL && scan_separate_mode_parse(cl->separation, &bc.sep) == -1) {
+		log_errorx("--separation '%s': expected separator, pages:N, blank or none",
+			   cl->separation);
+		return EX_USAGE;
+	}
+	bc.batch = cl->batch || cl->separation != NULL ||
+		   (pr != NULL && (scan_sane_source_class(pr->source) == SCAN_SANE_SRC_ADF ||
+				   scan_sane_source_class(pr->source) == SCAN_SANE_SRC_DUPLEX));
+	if (!bc.batch) {
+		/* one letter: every page belongs to it, none is dropped as blank */
+		bc.page.blank_drop = 0;
+		if (bc.page.blank_flag < 0)
+			bc.page.blank_flag = 0;
+	}
+	if (cl->on_fault != NULL) {
+		if (strcmp(cl->on_fault, "ask") == 0)
+			bc.on_fault = SCAN_FAULT_ASK;
+		else if (strcmp(cl->on_fault, "wait-for-resume") == 0 ||
+			 strcmp(cl->on_fault, "wait") == 0)
+			bc.on_fault = SCAN_FAULT_WAIT;
+		else if (strcmp(cl->on_fault, "stop") == 0)
+			bc.on_fault = SCAN_FAULT_STOP;
+		else {
+			log_errorx("--on-fault '%s': expected ask, wait-for-resume or stop",
+				   cl->on_fault);
+			return EX_USAGE;
+		}
+	} else if (cl->interactive || isatty(STDIN_FILENO)) {
+		bc.on_fault = SCAN_FAULT_ASK;
 	} else {
-		log_info("%s: %s, submitted to classify", id, detail);
-		rc = EX_OK;
+		bc.on_fault = cx->sc.on_fault;
 	}
-out:
-	scan_tiff_close(t, NULL, 0);
-	json_object_put(pages);
-	job_free(j);
-	scan_sane_close(ss);
-	free(tpath);
-	free(dir);
+	bc.control = cl->control != NULL ? cl->control : cx->sc.control;
+	bc.json = cl->json;
+	bc.progress = isatty(STDERR_FILENO);
+	extra = json_object_new_object();
+	if (pr != NULL)
+		json_object_object_add(extra, "profile", json_object_new_string(pr->name));
+	json_object_object_add(extra, "compression",
+			       json_object_new_string(scan_profile_comp_name(bc.compression)));
+	if (bc.compression == SCAN_TIFF_JPEG)
+		json_object_object_add(extra, "jpeg_quality", json_object_new_int(bc.quality));
+	if (bc.batch) {
+		scan_separate_mode_name(&bc.sep, mode, sizeof(mode));
+		json_object_object_add(extra, "separation", json_object_new_string(mode));
+		json_object_object_add(extra, "blank_drop",
+				       json_object_new_double(bc.page.blank_drop));
+		json_object_object_add(extra, "blank_flag",
+				       json_object_new_double(bc.page.blank_flag));
+		if (bc.sep.max_document_pages > 0)
+			json_object_object_add(extra, "max_document_pages",
+					       json_object_new_int64(bc.sep.max_document_pages));
+	}
+	if (bc.rq.page_w > 0) {
+		char ps[64];
+
+		snprintf(ps, sizeof(ps), "%gx%g mm", bc.rq.page_w, bc.rq.page_h);
+		json_object_object_add(extra, "page_size", json_object_new_string(ps));
+	}
+	bc.extra_settings = extra;
+	rc = scan_batch_run(&cx->env, &bc);
+	json_object_put(extra);
 	return rc;
 }
 
@@ -508,7 +355,7 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 		goto out;
 	}
 	/* Captured before, but the run died before the file left the folder? */
-	if (journal_import_pending(cx->jr, path, sha, prev, sizeof(prev)) == 1 &&
+	if (journal_import_pending(cx->env.jr, path, sha, prev, sizeof(prev)) == 1 &&
 	    spool_find(cx->set.spool_dir, cx->set.archive_dir, prev, where, sizeof(where)) == 1) {
 		log_warnx("%s: '%s' was already captured by an interrupted run (the letter is in "
 			  "%s); removing it from the import folder, not importing it twice",
@@ -518,25 +365,26 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 			goto out;
 		}
 		fio_fsync_dir(idir);
-		journal_import_done(cx->jr, prev);
-		if (journal_has_event(cx->jr, prev, "captured", "ok") == 0 &&
+		journal_import_done(cx->env.jr, prev);
+		if (journal_has_event(cx->env.jr, prev, "captured", "ok") == 0 &&
 		    strcmp(where, "scan/corrupt") != 0) {
 			snprintf(detail, sizeof(detail), "import '%s' (recorded after a restart)",
 				 name);
 			snprintf(loc, sizeof(loc), "spool/%s", where);
-			scan_journal(cx, prev, "captured", "ok", "queued", loc, detail, NULL);
+			scan_job_journal(&cx->env, prev, "captured", "ok", "queued", loc, detail,
+					 NULL);
 		}
 		rc = 0;
 		goto out;
 	}
 	ident_job_new(id);
-	if (journal_import_begin(cx->jr, id, path, sha) == -1) {
+	if (journal_import_begin(cx->env.jr, id, path, sha) == -1) {
 		log_errorx("%s: cannot record the import of '%s' in the journal %s; it stays in "
 			   "the import folder",
 			   id, name, cx->set.journal_path);
 		goto out;
 	}
-	if ((dir = spool_create(cx->scan, id)) == NULL) {
+	if ((dir = spool_create(cx->env.scan, id)) == NULL) {
 		log_error("%s: cannot create spool/scan/tmp/%s", id, id);
 		goto out;
 	}
@@ -571,7 +419,7 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 		meta.make = "import";
 		meta.model = scan_import_name(k);
 		meta.software = SCAN_SOFTWARE;
-		meta.artist = cx->operator_name;
+		meta.artist = cx->env.operator_name;
 		meta.source = name;
 		if ((t = scan_tiff_create(tpath, &meta, SCAN_TIFF_MAX_ALLOC, why, sizeof(why))) ==
 		    NULL) {
@@ -582,7 +430,7 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 		/* decode the copy in the job: what is recorded is what was decoded */
 		bad =
 		    scan_import_decode(opath, k, &cx->sc.lim, t, sets, id, why, sizeof(why)) == -1;
-		pages = scan_pages_json(t);
+		pages = scan_job_pages(t);
 		npages = scan_tiff_pages(t);
 		if (scan_tiff_close(t, cerr, sizeof(cerr)) == -1 && !bad) {
 			t = NULL;
@@ -599,7 +447,7 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 	json_object_object_add(device, "vendor", json_object_new_string("mailroom"));
 	json_object_object_add(device, "model", json_object_new_string(scan_import_name(k)));
 	json_object_object_add(device, "type", json_object_new_string("file import"));
-	scan_capture_section(cx, j, started, device, sets, bad ? NULL : pages);
+	scan_job_capture(&cx->env, j, started, device, sets, bad ? NULL : pages);
 	if (!bad)
 		pages = NULL;
 	if (bad) {
@@ -610,14 +458,15 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 		job_mark_stage(j, "scan", "quarantined");
 		json_object_object_add(job_section(j, "capture"), "error",
 				       json_object_new_string(why));
-		if (job_write(j) == -1 || spool_quarantine(cx->scan, SPOOL_TMP, id, reason) == -1) {
+		if (job_write(j) == -1 ||
+		    spool_quarantine(cx->env.scan, SPOOL_TMP, id, reason) == -1) {
 			log_error("%s: cannot quarantine the import of '%s'", id, name);
 			goto fail_tmp;
 		}
 		log_warnx("%s: %s; moved to spool/scan/corrupt/%s", id, reason, id);
 		rc = 1;
 	} else {
-		if (job_add_file(j, SCAN_TIFF_NAME) == -1 || scan_submit(cx, j) == -1)
+		if (job_add_file(j, SCAN_TIFF_NAME) == -1 || scan_job_submit(&cx->env, j) == -1)
 			goto fail_tmp;
 		rc = 0;
 	}
@@ -625,14 +474,15 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 	if (rc == 0) {
 		snprintf(detail, sizeof(detail), "%d page%s from import '%s' (%s)", npages,
 			 npages == 1 ? "" : "s", name, scan_import_name(k));
-		scan_journal(cx, id, "captured", "ok", "queued", "spool/classify/incoming", detail,
-			     NULL);
+		scan_job_journal(&cx->env, id, "captured", "ok", "queued",
+				 "spool/classify/incoming", detail, NULL);
 		log_info("%s: %s, submitted to classify", id, detail);
 	} else {
 		snprintf(detail, sizeof(detail), "import '%s' (%s) cannot be decoded", name,
 			 scan_import_name(k));
 		snprintf(loc, sizeof(loc), "spool/scan/corrupt/%s", id);
-		scan_journal(cx, id, "captured", "quarantined", "quarantined", loc, detail, reason);
+		scan_job_journal(&cx->env, id, "captured", "quarantined", "quarantined", loc,
+				 detail, reason);
 	}
 	/* the letter is safe in the spool: only now does the file leave the import folder */
 	if (unlink(path) == -1) {
@@ -641,7 +491,7 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 			  id, name);
 	} else {
 		fio_fsync_dir(idir);
-		journal_import_done(cx->jr, id);
+		journal_import_done(cx->env.jr, id);
 	}
 	goto out;
 fail_tmp:
@@ -870,21 +720,38 @@ static int scan_import_main(struct scan_ctx *cx, const char *idir, int once)
 /* Print the usage. */
 static void scan_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: mailroom-scan [-c DIR] --sane DEVICE [--source S] "
-		"[--mode Gray|Color|Lineart]\n"
-		"                     [--resolution N] [--depth N] [--pages N]\n"
-		"                     [--sane-option name=value ...] [--operator NAME]\n"
-		"       mailroom-scan [-c DIR] [--import [DIR]] [--once] [--operator NAME]\n"
-		"\n"
-		"  -c DIR             configuration directory (default $MAILROOM_CONF, else the\n"
-		"                     source tree's conf/)\n"
-		"  --sane DEVICE      scan one letter from a SANE device ('-' : device of "
-		"scan.yaml)\n"
-		"  --import [DIR]     import the files of DIR (default paths.import) [default]\n"
-		"  --once             import: drain the folder and exit instead of watching it\n"
-		"  --operator NAME    operator pseudonym (default station.operator)\n"
-		"  -h, --help         this text\n");
+	fprintf(
+	    f,
+	    "usage: mailroom-scan [-c DIR] --sane DEVICE [--batch] [--profile NAME]\n"
+	    "                     [--source Flatbed|ADF|ADF Duplex] [--mode Color|Gray|Lineart]\n"
+	    "                     [--resolution N] [--depth N] [--page-size A4|WxH] [--pages N]\n"
+	    "                     [--separation separator|pages:N|blank|none] [--duplex-frames]\n"
+	    "                     [--sane-option name=value ...] [--sheet-option SHEET:name=value "
+	    "...]\n"
+	    "                     [--interactive] [--on-fault ask|wait-for-resume|stop]\n"
+	    "                     [--control FIFO] [--json] [--operator NAME]\n"
+	    "       mailroom-scan [-c DIR] --list [--json] | --list-options DEVICE\n"
+	    "       mailroom-scan [-c DIR] --release\n"
+	    "       mailroom-scan [-c DIR] [--import [DIR]] [--once] [--operator NAME]\n"
+	    "\n"
+	    "  -c DIR             configuration directory (default $MAILROOM_CONF, else the\n"
+	    "                     source tree's conf/)\n"
+	    "  --sane DEVICE      scan from a SANE device ('-' : device of scan.yaml)\n"
+	    "  --batch            a stack: until the feeder is empty, split into documents\n"
+	    "  --profile NAME     scan profile of scan.yaml (a feeder profile means --batch)\n"
+	    "  --separation S     how a batch is split (default: the profile's)\n"
+	    "  --duplex-frames    take frames as front and back (duplex set at the device)\n"
+	    "  --sheet-option S:O set SANE option O=value before sheet S (tests: jam, blank)\n"
+	    "  --interactive      ask the operator after a fault (default on a terminal)\n"
+	    "  --on-fault M       after a fault: ask, wait-for-resume (SIGUSR1 or 'continue'\n"
+	    "                     on the control FIFO) or stop (default capture.on_fault)\n"
+	    "  --json             one JSON event per line on stdout (station interface)\n"
+	    "  --list             the devices SANE finds; --list-options DEVICE its options\n"
+	    "  --release          submit what 'mailroom requeue' released after a review\n"
+	    "  --import [DIR]     import the files of DIR (default paths.import) [default]\n"
+	    "  --once             import: drain the folder and exit instead of watching it\n"
+	    "  --operator NAME    operator pseudonym (default station.operator)\n"
+	    "  -h, --help         this text\n");
 }
 
 /* Parse a whole number option in [min, max]; exits with EX_USAGE otherwise. */
@@ -923,61 +790,97 @@ int main(int argc, char **argv)
 		O_OPT,
 		O_OPER,
 		O_IMPORT,
-		O_ONCE
+		O_ONCE,
+		O_BATCH,
+		O_PROFILE,
+		O_PAGESIZE,
+		O_SEPARATION,
+		O_DUPLEXF,
+		O_SHEETOPT,
+		O_INTERACTIVE,
+		O_ONFAULT,
+		O_CONTROL,
+		O_JSON,
+		O_LIST,
+		O_LISTOPT,
+		O_RELEASE
 	};
-	static const struct option longopts[] = {{"sane", required_argument, NULL, O_SANE},
-						 {"source", required_argument, NULL, O_SOURCE},
-						 {"mode", required_argument, NULL, O_MODE},
-						 {"resolution", required_argument, NULL, O_RES},
-						 {"depth", required_argument, NULL, O_DEPTH},
-						 {"pages", required_argument, NULL, O_PAGES},
-						 {"sane-option", required_argument, NULL, O_OPT},
-						 {"operator", required_argument, NULL, O_OPER},
-						 {"import", no_argument, NULL, O_IMPORT},
-						 {"once", no_argument, NULL, O_ONCE},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"sane", required_argument, NULL, O_SANE},
+	    {"source", required_argument, NULL, O_SOURCE},
+	    {"mode", required_argument, NULL, O_MODE},
+	    {"resolution", required_argument, NULL, O_RES},
+	    {"depth", required_argument, NULL, O_DEPTH},
+	    {"pages", required_argument, NULL, O_PAGES},
+	    {"sane-option", required_argument, NULL, O_OPT},
+	    {"operator", required_argument, NULL, O_OPER},
+	    {"import", no_argument, NULL, O_IMPORT},
+	    {"once", no_argument, NULL, O_ONCE},
+	    {"batch", no_argument, NULL, O_BATCH},
+	    {"profile", required_argument, NULL, O_PROFILE},
+	    {"page-size", required_argument, NULL, O_PAGESIZE},
+	    {"separation", required_argument, NULL, O_SEPARATION},
+	    {"duplex-frames", no_argument, NULL, O_DUPLEXF},
+	    {"sheet-option", required_argument, NULL, O_SHEETOPT},
+	    {"interactive", no_argument, NULL, O_INTERACTIVE},
+	    {"on-fault", required_argument, NULL, O_ONFAULT},
+	    {"control", required_argument, NULL, O_CONTROL},
+	    {"json", no_argument, NULL, O_JSON},
+	    {"list", no_argument, NULL, O_LIST},
+	    {"list-options", required_argument, NULL, O_LISTOPT},
+	    {"release", no_argument, NULL, O_RELEASE},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
 	struct scan_ctx cx;
-	struct scan_sane_req rq;
-	const char *options[SCAN_MAX_OPTIONS];
-	const char *conf_dir = NULL, *device = NULL, *oper = NULL, *idir_arg = NULL;
-	const char *source = NULL, *mode = NULL;
-	long res = 0, depth = 0, pages = 0;
-	int c, once = 0, import = 0, rc = EX_SOFTWARE;
-	size_t nopt = 0;
+	struct scan_cli cl;
+	const char *conf_dir = NULL, *oper = NULL, *idir_arg = NULL, *list_dev = NULL;
+	int c, once = 0, import = 0, list = 0, release = 0, rc = EX_SOFTWARE, n;
 	conf_err ce;
 	char err[1024];
 	char *idir = NULL;
 
 	log_init("mailroom-scan");
 	memset(&cx, 0, sizeof(cx));
+	memset(&cl, 0, sizeof(cl));
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			conf_dir = optarg;
 			break;
 		case O_SANE:
-			device = optarg;
+			cl.device = optarg;
 			break;
 		case O_SOURCE:
-			source = optarg;
+			cl.source = optarg;
 			break;
 		case O_MODE:
-			mode = optarg;
+			cl.mode = optarg;
 			break;
 		case O_RES:
-			res = scan_num("--resolution", optarg, 1, 4800);
+			cl.res = scan_num("--resolution", optarg, 1, 4800);
 			break;
 		case O_DEPTH:
-			depth = scan_num("--depth", optarg, 1, 16);
+			cl.depth = scan_num("--depth", optarg, 1, 16);
 			break;
 		case O_PAGES:
-			pages = scan_num("--pages", optarg, 1, 10000);
+			cl.pages = scan_num("--pages", optarg, 1, 10000);
 			break;
 		case O_OPT:
-			if (nopt == SCAN_MAX_OPTIONS)
+			if (cl.nopt == SCAN_MAX_OPTIONS)
 				log_fatalx(EX_USAGE, "at most %d --sane-option", SCAN_MAX_OPTIONS);
-			options[nopt++] = optarg;
+			if (strchr(optarg, '=') == NULL || optarg[0] == '=')
+				log_fatalx(EX_USAGE, "--sane-option '%s': expected name=value",
+					   optarg);
+			cl.options[cl.nopt++] = optarg;
+			break;
+		case O_SHEETOPT:
+			if (cl.nsheet == SCAN_DEVICE_MAX_SHEETOPTS)
+				log_fatalx(EX_USAGE, "at most %d --sheet-option",
+					   SCAN_DEVICE_MAX_SHEETOPTS);
+			if (scan_device_sheetopt_parse(optarg, &cl.sheetopts[cl.nsheet], err,
+						       sizeof(err)) == -1)
+				log_fatalx(EX_USAGE, "%s", err);
+			cl.nsheet++;
 			break;
 		case O_OPER:
 			oper = optarg;
@@ -987,6 +890,42 @@ int main(int argc, char **argv)
 			break;
 		case O_ONCE:
 			once = 1;
+			break;
+		case O_BATCH:
+			cl.batch = 1;
+			break;
+		case O_PROFILE:
+			cl.profile = optarg;
+			break;
+		case O_PAGESIZE:
+			cl.page_size = optarg;
+			break;
+		case O_SEPARATION:
+			cl.separation = optarg;
+			break;
+		case O_DUPLEXF:
+			cl.duplex_frames = 1;
+			break;
+		case O_INTERACTIVE:
+			cl.interactive = 1;
+			break;
+		case O_ONFAULT:
+			cl.on_fault = optarg;
+			break;
+		case O_CONTROL:
+			cl.control = optarg;
+			break;
+		case O_JSON:
+			cl.json = 1;
+			break;
+		case O_LIST:
+			list = 1;
+			break;
+		case O_LISTOPT:
+			list_dev = optarg;
+			break;
+		case O_RELEASE:
+			release = 1;
 			break;
 		case 'h':
 			scan_usage(stdout);
@@ -998,11 +937,15 @@ int main(int argc, char **argv)
 	}
 	if (import && optind < argc)
 		idir_arg = argv[optind++];
-	if (optind < argc || (device != NULL && import)) {
+	if (optind < argc || (cl.device != NULL && (import || list || list_dev || release)) ||
+	    ((list || list_dev) && (import || release)) || (release && import)) {
 		scan_usage(stderr);
 		return EX_USAGE;
 	}
-	if (device == NULL && (source || mode || res || depth || pages || nopt))
+	if (cl.device == NULL &&
+	    (cl.source || cl.mode || cl.res || cl.depth || cl.pages || cl.nopt || cl.batch ||
+	     cl.profile || cl.page_size || cl.separation || cl.duplex_frames || cl.nsheet ||
+	     cl.interactive || cl.on_fault || cl.control || (cl.json && !list)))
 		log_fatalx(EX_USAGE, "scanner settings need --sane DEVICE");
 	if (oper != NULL && !scan_operator_valid(oper))
 		log_fatalx(EX_USAGE, "--operator: expected 1 to 64 printable ASCII characters");
@@ -1010,25 +953,38 @@ int main(int argc, char **argv)
 		log_errorx("configuration: %s", ce.msg);
 		return EX_CONFIG;
 	}
-	if (scan_conf_load(cx.set.conf_dir, &cx.sc, &ce) == -1) {
+	if (scan_conf_load(cx.set.conf_dir, &cx.set, &cx.sc, &ce) == -1) {
 		log_errorx("configuration: %s", ce.msg);
 		rc = EX_CONFIG;
 		goto out;
 	}
-	cx.operator_name = oper != NULL ? oper : cx.set.operator_name;
-	if ((cx.jr = journal_open(cx.set.journal_path, err, sizeof(err))) == NULL) {
+	if (list || list_dev) {
+		if (cx.sc.sane_config_dir != NULL && getenv("SANE_CONFIG_DIR") == NULL)
+			setenv("SANE_CONFIG_DIR", cx.sc.sane_config_dir, 1);
+		if ((list ? scan_sane_list(stdout, cl.json, err, sizeof(err))
+			  : scan_sane_list_options(list_dev, stdout, err, sizeof(err))) == -1) {
+			log_errorx("%s", err);
+			rc = EX_UNAVAILABLE;
+		} else {
+			rc = EX_OK;
+		}
+		goto out;
+	}
+	cx.env.set = &cx.set;
+	cx.env.operator_name = oper != NULL ? oper : cx.set.operator_name;
+	if ((cx.env.jr = journal_open(cx.set.journal_path, err, sizeof(err))) == NULL) {
 		log_errorx("journal: %s", err);
 		rc = EX_TEMPFAIL;
 		goto out;
 	}
-	if ((cx.scan = spool_open(cx.set.spool_dir, "scan")) == NULL ||
-	    (cx.classify = spool_open(cx.set.spool_dir, "classify")) == NULL) {
+	if ((cx.env.scan = spool_open(cx.set.spool_dir, "scan")) == NULL ||
+	    (cx.env.classify = spool_open(cx.set.spool_dir, "classify")) == NULL) {
 		log_error("spool %s", cx.set.spool_dir);
 		rc = EX_CANTCREAT;
 		goto out;
 	}
 	/* XXX one lock for both modes: a watching import holds off a --sane run */
-	if (spool_lock(cx.scan) == -1) {
+	if (spool_lock(cx.env.scan) == -1) {
 		if (errno == EWOULDBLOCK)
 			log_errorx(
 			    "another mailroom-scan is running (lock %s/scan/.lock); wait for "
@@ -1043,27 +999,16 @@ int main(int argc, char **argv)
 		rc = EX_IOERR;
 		goto out;
 	}
-	if (device != NULL) {
-		memset(&rq, 0, sizeof(rq));
-		rq.device = strcmp(device, "-") == 0 ? cx.sc.device : device;
-		if (rq.device == NULL) {
-			log_errorx("--sane -: no 'device' in %s/scan.yaml", cx.set.conf_dir);
-			rc = EX_CONFIG;
-			goto out;
-		}
-		rq.given =
-		    (source ? SCAN_SANE_GIVEN_SOURCE : 0) | (mode ? SCAN_SANE_GIVEN_MODE : 0) |
-		    (res ? SCAN_SANE_GIVEN_RESOLUTION : 0) | (depth ? SCAN_SANE_GIVEN_DEPTH : 0);
-		rq.source = source ? source : cx.sc.source;
-		rq.mode = mode ? mode : cx.sc.mode;
-		rq.resolution = res ? res : cx.sc.resolution;
-		rq.depth = depth ? depth : cx.sc.depth;
-		rq.pages = pages;
-		rq.max_pages = cx.sc.capture_max_pages;
-		rq.timeout_seconds = cx.sc.timeout_seconds;
-		rq.options = options;
-		rq.n_options = nopt;
-		rc = scan_sane_main(&cx, &rq);
+	/* what an operator released after a review goes on now */
+	n = scan_batch_release(&cx.env);
+	if (release) {
+		rc = n >= 0 ? EX_OK : EX_IOERR;
+		if (n >= 0)
+			log_info("released %d letter%s", n, n == 1 ? "" : "s");
+		goto out;
+	}
+	if (cl.device != NULL) {
+		rc = scan_sane_main(&cx, &cl);
 	} else {
 		if (idir_arg != NULL) {
 			idir = xstrdup(idir_arg);
@@ -1079,9 +1024,9 @@ int main(int argc, char **argv)
 	}
 out:
 	free(idir);
-	spool_close(cx.classify);
-	spool_close(cx.scan);
-	journal_close(cx.jr);
+	spool_close(cx.env.classify);
+	spool_close(cx.env.scan);
+	journal_close(cx.env.jr);
 	scan_conf_free(&cx.sc);
 	settings_free(&cx.set);
 	return rc;

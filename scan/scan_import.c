@@ -423,6 +423,7 @@ static int scan_png_body(struct scan_png *c)
 		png_set_swap(c->png);
 	passes = png_set_interlace_handling(c->png);
 	png_read_update_info(c->png, c->info);
+	memset(&pg, 0, sizeof(pg));
 	if (png_get_pHYs(c->png, c->info, &xppu, &yppu, &unit) && unit == PNG_RESOLUTION_METER &&
 	    xppu > 0) {
 		pg.xres = floor(xppu * 0.0254 + 0.5);

@@ -1,21 +1,22 @@
 /*
- * scan_sane.c - SANE capture (the sequence of scanimage.c); see scan_sane.h.
+ * scan_sane.c - SANE access (the sequence of scanimage.c); see scan_sane.h.
+ *
+ * Runs in the device process: a backend that hangs in sane_read, sane_start or
+ * sane_cancel (the test backend's reader thread can deadlock in sane_cancel when
+ * it is cancelled inside malloc) is killed from outside with the process, so
+ * nothing here needs a watchdog or a helper thread.
  */
 #include "scan_sane.h"
 
+#include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
-#include <time.h>
-#include <signal.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sysexits.h>
-#include <unistd.h>
 
-#include <sane/sane.h>
 #include <sane/saneopts.h>
 
 #include "log.h"
@@ -29,83 +30,8 @@ struct scan_sane {
 	json_object *settings;
 	double xres, yres;
 	int feeder; /* the source is a document feeder */
-	int wedged; /* sane_cancel did not return: the handle is never touched again */
+	int duplex; /* both sides as consecutive frames */
 };
-
-#define SCAN_SANE_CANCEL_SECONDS 10
-
-/* The helper thread of scan_sane_cancel and what it reports back. */
-struct scan_sane_canceller {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	SANE_Handle h;
-	int done;
-	int abandoned; /* the waiter gave up: the thread frees this itself */
-};
-
-static void *scan_sane_cancel_thread(void *arg)
-{
-	struct scan_sane_canceller *c = arg;
-	int abandoned;
-
-	sane_cancel(c->h);
-	pthread_mutex_lock(&c->mu);
-	c->done = 1;
-	abandoned = c->abandoned;
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	if (abandoned)
-		free(c);
-	return NULL;
-}
-
-/* Set by the signal handlers; the handle they may cancel. */
-static volatile sig_atomic_t scan_sane_stop;
-static volatile sig_atomic_t scan_sane_timeouts;
-static SANE_Handle volatile scan_sane_active;
-
-/* SIGINT/SIGTERM: stop the scan. */
-static void scan_sane_on_stop(int sig)
-{
-	(void)sig;
-	scan_sane_stop = 1;
-	if (scan_sane_active != NULL)
-		sane_cancel(scan_sane_active);
-}
-
-/* SIGALRM: the scanner delivered nothing for too long. Cancel it; if even that does
- * not return within 10 s, give up the process (the job left in tmp/ is moved to
- * corrupt/ at the next start, never lost). */
-static void scan_sane_on_alarm(int sig)
-{
-	static const char msg[] = "mailroom-scan: error: the scanner does not answer any "
-				  "more, even to cancel; giving up\n";
-
-	(void)sig;
-	if (scan_sane_timeouts++ > 0) {
-		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
-			/* nothing left to do */
-		}
-		_exit(EX_IOERR);
-	}
-	if (scan_sane_active != NULL)
-		sane_cancel(scan_sane_active);
-	alarm(10);
-}
-
-/* Install the handlers (no SA_RESTART: a blocked read returns). */
-static void scan_sane_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = scan_sane_on_stop;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = scan_sane_on_alarm;
-	sigaction(SIGALRM, &sa, NULL);
-}
 
 /* Format into err; returns -1. */
 static int scan_sane_fail(char *err, size_t errlen, const char *fmt, ...)
@@ -120,8 +46,7 @@ static int scan_sane_fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* What the operator should do about a status. */
-static const char *scan_sane_advice(SANE_Status st)
+const char *scan_sane_advice(SANE_Status st)
 {
 	switch (st) {
 	case SANE_STATUS_JAMMED:
@@ -146,6 +71,90 @@ static const char *scan_sane_advice(SANE_Status st)
 	default:
 		return "check the scanner and scan the letter again";
 	}
+}
+
+/* 1 if word occurs in s, ignoring case. */
+static int scan_sane_contains(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (; *s != '\0'; s++)
+		if (strncasecmp(s, word, n) == 0)
+			return 1;
+	return 0;
+}
+
+enum scan_sane_source scan_sane_source_class(const char *name)
+{
+	if (name == NULL)
+		return SCAN_SANE_SRC_OTHER;
+	if (scan_sane_contains(name, "duplex") ||
+	    (scan_sane_contains(name, "front") && scan_sane_contains(name, "back")))
+		return SCAN_SANE_SRC_DUPLEX;
+	if (scan_sane_contains(name, "adf") || scan_sane_contains(name, "feeder") ||
+	    scan_sane_contains(name, "automatic document")) {
+		/* "ADF Back": the back sides only, never what a batch asks for */
+		if (scan_sane_contains(name, "back") && !scan_sane_contains(name, "front"))
+			return SCAN_SANE_SRC_OTHER;
+		return SCAN_SANE_SRC_ADF;
+	}
+	if (scan_sane_contains(name, "flatbed") || scan_sane_contains(name, "platen") ||
+	    scan_sane_contains(name, "document table") || scan_sane_contains(name, "glass") ||
+	    strcasecmp(name, "Normal") == 0)
+		return SCAN_SANE_SRC_FLATBED;
+	return SCAN_SANE_SRC_OTHER;
+}
+
+int scan_sane_mode_class(const char *name)
+{
+	int colour;
+
+	if (name == NULL)
+		return 0;
+	colour = scan_sane_contains(name, "color") || scan_sane_contains(name, "colour") ||
+		 scan_sane_contains(name, "rgb");
+	if (scan_sane_contains(name, "halftone") || scan_sane_contains(name, "dither"))
+		return colour ? 0 : 'H';
+	if (scan_sane_contains(name, "lineart") || scan_sane_contains(name, "line art") ||
+	    scan_sane_contains(name, "binary") || scan_sane_contains(name, "black & white") ||
+	    scan_sane_contains(name, "black and white") || strcasecmp(name, "bw") == 0 ||
+	    strcasecmp(name, "b&w") == 0 || strcasecmp(name, "mono") == 0)
+		return colour ? 0 : 'L';
+	if (colour)
+		return 'C';
+	if (scan_sane_contains(name, "gray") || scan_sane_contains(name, "grey"))
+		return 'G';
+	return 0;
+}
+
+int scan_sane_page_size(const char *text, double *w, double *h)
+{
+	static const struct {
+		const char *name;
+		double w, h;
+	} sizes[] = {{"A3", 297, 420}, {"A4", 210, 297},	 {"A5", 148, 210},
+		     {"A6", 105, 148}, {"Letter", 215.9, 279.4}, {"Legal", 215.9, 355.6},
+		     {"B5", 176, 250}};
+	char *end;
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		if (strcasecmp(text, sizes[i].name) == 0) {
+			*w = sizes[i].w;
+			*h = sizes[i].h;
+			return 0;
+		}
+	errno = 0;
+	*w = strtod(text, &end);
+	if (errno || end == text || (*end != 'x' && *end != 'X'))
+		return -1;
+	text = end + 1;
+	*h = strtod(text, &end);
+	if (errno || end == text || (*end != '\0' && strcasecmp(end, "mm") != 0))
+		return -1;
+	if (!(*w >= 10 && *w <= 2000 && *h >= 10 && *h <= 10000))
+		return -1;
+	return 0;
 }
 
 /* Index of the option called name, or -1; *d gets its descriptor. */
@@ -226,6 +235,37 @@ static int scan_sane_word(const SANE_Option_Descriptor *d, const char *v, SANE_W
 	return 0;
 }
 
+/* A number as the device can take it: the nearest entry of a word list, or clamped
+ * into its range (logged when it differs: 300 dpi on a 150/200/600 scanner). */
+static SANE_Word scan_sane_nearest(scan_sane *s, const SANE_Option_Descriptor *d, const char *name,
+				   SANE_Word w)
+{
+	SANE_Word best = w;
+	double x = d->type == SANE_TYPE_FIXED ? SANE_UNFIX(w) : (double)w, bx = 0;
+	int i;
+
+	if (d->constraint_type == SANE_CONSTRAINT_WORD_LIST && d->constraint.word_list[0] > 0) {
+		for (i = 1; i <= d->constraint.word_list[0]; i++) {
+			SANE_Word c = d->constraint.word_list[i];
+			double cx = d->type == SANE_TYPE_FIXED ? SANE_UNFIX(c) : (double)c;
+
+			if (i == 1 || fabs(cx - x) < fabs(bx - x)) {
+				best = c;
+				bx = cx;
+			}
+		}
+	} else if (d->constraint_type == SANE_CONSTRAINT_RANGE) {
+		if (w < d->constraint.range->min)
+			best = d->constraint.range->min;
+		else if (w > d->constraint.range->max)
+			best = d->constraint.range->max;
+		bx = d->type == SANE_TYPE_FIXED ? SANE_UNFIX(best) : (double)best;
+	}
+	if (best != w)
+		log_info("scanner %s: %s %g is not offered; using %g", s->rq->device, name, x, bx);
+	return best;
+}
+
 /* Set option name to value on the device; required: a missing option is an error. */
 static int scan_sane_set(scan_sane *s, const char *name, const char *value, int required, char *err,
 			 size_t errlen)
@@ -245,8 +285,8 @@ static int scan_sane_set(scan_sane *s, const char *name, const char *value, int 
 			return 0;
 		}
 		return scan_sane_fail(err, errlen,
-				      "scanner %s has no option '%s' (see 'scanimage -d %s -A' "
-				      "for its options)",
+				      "scanner %s has no option '%s' (see 'mailroom-scan "
+				      "--list-options %s' for its options)",
 				      s->rq->device, name, s->rq->device);
 	}
 	if (!SANE_OPTION_IS_ACTIVE(d->cap) || !SANE_OPTION_IS_SETTABLE(d->cap))
@@ -266,6 +306,8 @@ static int scan_sane_set(scan_sane *s, const char *name, const char *value, int 
 				       d->type == SANE_TYPE_BOOL ? "yes/no value" : "number");
 			goto out;
 		}
+		if (d->type != SANE_TYPE_BOOL)
+			w = scan_sane_nearest(s, d, name, w);
 		nw =
 		    d->size > (SANE_Int)sizeof(SANE_Word) ? (size_t)d->size / sizeof(SANE_Word) : 1;
 		val = xcalloc(nw, sizeof(SANE_Word));
@@ -317,8 +359,19 @@ out:
 	return rc;
 }
 
-/* Read option name into the settings object under key (absent options are skipped). */
-static void scan_sane_record(scan_sane *s, const char *name, const char *key)
+int scan_sane_set_option(scan_sane *s, const char *name_value, char *err, size_t errlen)
+{
+	const char *eq = strchr(name_value, '=');
+	char name[128];
+
+	if (eq == NULL || eq == name_value || (size_t)(eq - name_value) >= sizeof(name))
+		return scan_sane_fail(err, errlen, "option '%s': expected name=value", name_value);
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - name_value), name_value);
+	return scan_sane_set(s, name, eq + 1, 1, err, errlen);
+}
+
+/* The value of option name as JSON (NULL if absent, inactive or not a value). */
+static json_object *scan_sane_value(scan_sane *s, const char *name)
 {
 	const SANE_Option_Descriptor *d = NULL;
 	json_object *v = NULL;
@@ -327,7 +380,7 @@ static void scan_sane_record(scan_sane *s, const char *name, const char *key)
 
 	if ((idx = scan_sane_find(s, name, &d)) == -1 || !SANE_OPTION_IS_ACTIVE(d->cap) ||
 	    d->type == SANE_TYPE_BUTTON || d->type == SANE_TYPE_GROUP || d->size <= 0)
-		return;
+		return NULL;
 	val = xcalloc(1, (size_t)d->size + 1);
 	if (sane_control_option(s->h, idx, SANE_ACTION_GET_VALUE, val, NULL) == SANE_STATUS_GOOD) {
 		SANE_Word w = *(SANE_Word *)val;
@@ -350,12 +403,32 @@ static void scan_sane_record(scan_sane *s, const char *name, const char *key)
 		}
 	}
 	free(val);
+	return v;
+}
+
+int scan_sane_get_option(scan_sane *s, const char *name, char *out, size_t outlen)
+{
+	json_object *v = scan_sane_value(s, name);
+
+	out[0] = '\0';
+	if (v == NULL)
+		return -1;
+	snprintf(out, outlen, "%s", json_object_get_string(v));
+	json_object_put(v);
+	return 0;
+}
+
+/* Read option name into the settings object under key (absent options are skipped). */
+static void scan_sane_record(scan_sane *s, const char *name, const char *key)
+{
+	json_object *v = scan_sane_value(s, name);
+
 	if (v != NULL)
 		json_object_object_add(s->settings, key, v);
 }
 
-/* The resolution option's value (or x-resolution's) in dpi; 0 if unknown. */
-static double scan_sane_dpi(const json_object *settings, const char *key)
+/* A number from the settings object; 0 if absent. */
+static double scan_sane_num(const json_object *settings, const char *key)
 {
 	json_object *v;
 
@@ -394,25 +467,217 @@ static void scan_sane_identify(scan_sane *s)
 	snprintf(s->dev.type, sizeof(s->dev.type), "%s", hit->type ? hit->type : "");
 }
 
-/* 1 if word occurs in s, ignoring case. */
-static int scan_sane_contains(const char *s, const char *word)
+/* The device's string-list entry for a wanted value: the value itself if listed,
+ * else the first entry of the same class (cls maps a name to its class). NULL if
+ * none; *d gets the descriptor (NULL if the option is absent). */
+static const char *scan_sane_synonym(scan_sane *s, const char *option, const char *want,
+				     int (*cls)(const char *), const SANE_Option_Descriptor **d)
 {
-	size_t n = strlen(word);
+	const SANE_String_Const *l;
+	int c;
 
-	for (; *s != '\0'; s++)
-		if (strncasecmp(s, word, n) == 0)
-			return 1;
+	*d = NULL;
+	if (scan_sane_find(s, option, d) == -1 || (*d)->type != SANE_TYPE_STRING ||
+	    (*d)->constraint_type != SANE_CONSTRAINT_STRING_LIST)
+		return NULL;
+	for (l = (*d)->constraint.string_list; *l != NULL; l++)
+		if (strcasecmp(*l, want) == 0)
+			return *l;
+	if ((c = cls(want)) == 0)
+		return NULL;
+	for (l = (*d)->constraint.string_list; *l != NULL; l++)
+		if (cls(*l) == c)
+			return *l;
+	return NULL;
+}
+
+/* scan_sane_source_class as an int for scan_sane_synonym (OTHER is 0). */
+static int scan_sane_source_int(const char *name)
+{
+	return (int)scan_sane_source_class(name);
+}
+
+/* Choose and set the source; sets s->feeder and s->duplex. */
+static int scan_sane_set_source(scan_sane *s, char *err, size_t errlen)
+{
+	const struct scan_sane_req *rq = s->rq;
+	const SANE_Option_Descriptor *d = NULL;
+	enum scan_sane_source want = scan_sane_source_class(rq->source);
+	const char *v;
+	char list[512];
+
+	v = scan_sane_synonym(s, SANE_NAME_SCAN_SOURCE, rq->source, scan_sane_source_int, &d);
+	if (v == NULL && want == SCAN_SANE_SRC_DUPLEX && d != NULL) {
+		/* a feeder plus the backend's own duplex switch */
+		const SANE_Option_Descriptor *dd = NULL;
+		const char *feeder =
+		    scan_sane_synonym(s, SANE_NAME_SCAN_SOURCE, "ADF", scan_sane_source_int, &d);
+
+		if (feeder != NULL && (scan_sane_find(s, "duplex", &dd) != -1 ||
+				       scan_sane_find(s, "adf-mode", &dd) != -1)) {
+			if (scan_sane_set(s, SANE_NAME_SCAN_SOURCE, feeder, 1, err, errlen) == -1)
+				return -1;
+			if (dd->type == SANE_TYPE_BOOL) {
+				if (scan_sane_set(s, "duplex", "yes", 1, err, errlen) == -1)
+					return -1;
+			} else {
+				const char *dv = scan_sane_choice(dd, "Duplex");
+
+				if (dv == NULL ||
+				    scan_sane_set(s, dd->name, dv, 1, err, errlen) == -1)
+					return scan_sane_fail(err, errlen,
+							      "scanner %s: cannot switch its "
+							      "feeder to duplex (%s)",
+							      rq->device, dd->name);
+			}
+			s->feeder = s->duplex = 1;
+			return 0;
+		}
+	}
+	if (v == NULL) {
+		if (d == NULL) {
+			if (!(rq->given & SCAN_SANE_GIVEN_SOURCE) && want != SCAN_SANE_SRC_DUPLEX) {
+				log_info("scanner %s has no option 'source'; the default from "
+					 "scan.yaml is not used",
+					 rq->device);
+				return 0;
+			}
+			return scan_sane_fail(err, errlen,
+					      "scanner %s has no option 'source' (see "
+					      "'mailroom-scan --list-options %s')",
+					      rq->device, rq->device);
+		}
+		scan_sane_choices(d, list, sizeof(list));
+		return scan_sane_fail(err, errlen,
+				      "option 'source' of scanner %s: '%s' is not one of: %s%s",
+				      rq->device, rq->source, list,
+				      want == SCAN_SANE_SRC_DUPLEX
+					  ? " (and it has no duplex option: it cannot scan both "
+					    "sides)"
+					  : "");
+	}
+	if (strcmp(v, rq->source) != 0)
+		log_info("scanner %s: source '%s' is called '%s' there", rq->device, rq->source, v);
+	if (scan_sane_set(s, SANE_NAME_SCAN_SOURCE, v, 1, err, errlen) == -1)
+		return -1;
 	return 0;
 }
 
-/* 1 if the device's mode option offers value. */
-static int scan_sane_has_mode(scan_sane *s, const char *value)
+/* Choose and set the mode (and depth 1 for Lineart on a device without it). */
+static int scan_sane_set_mode(scan_sane *s, long *depth, char *err, size_t errlen)
+{
+	const struct scan_sane_req *rq = s->rq;
+	const SANE_Option_Descriptor *d = NULL;
+	int want = scan_sane_mode_class(rq->mode);
+	const char *v =
+	    scan_sane_synonym(s, SANE_NAME_SCAN_MODE, rq->mode, scan_sane_mode_class, &d);
+	char list[512];
+
+	if (v == NULL && want == 'L' && d != NULL) {
+		/* bilevel: halftone if that is all the device has, else Gray at depth 1 */
+		v = scan_sane_synonym(s, SANE_NAME_SCAN_MODE, "Halftone", scan_sane_mode_class, &d);
+		if (v == NULL) {
+			v = scan_sane_synonym(s, SANE_NAME_SCAN_MODE, "Gray", scan_sane_mode_class,
+					      &d);
+			if (v != NULL) {
+				log_info("scanner %s has no Lineart mode; scanning %s at depth 1",
+					 rq->device, v);
+				*depth = 1;
+			}
+		}
+	}
+	if (v == NULL) {
+		if (d == NULL) {
+			if (!(rq->given & SCAN_SANE_GIVEN_MODE)) {
+				log_info("scanner %s has no option 'mode'; the default from "
+					 "scan.yaml is not used",
+					 rq->device);
+				return 0;
+			}
+			return scan_sane_fail(err, errlen, "scanner %s has no option 'mode'",
+					      rq->device);
+		}
+		scan_sane_choices(d, list, sizeof(list));
+		return scan_sane_fail(err, errlen,
+				      "option 'mode' of scanner %s: '%s' is not one of: %s",
+				      rq->device, rq->mode, list);
+	}
+	if (strcasecmp(v, rq->mode) != 0)
+		log_info("scanner %s: mode '%s' is called '%s' there", rq->device, rq->mode, v);
+	return scan_sane_set(s, SANE_NAME_SCAN_MODE, v, 1, err, errlen);
+}
+
+/* Set a length option (mm) to want, clamped to its range; *got gets the value set. */
+static int scan_sane_set_mm(scan_sane *s, const char *name, double want, double *got, char *err,
+			    size_t errlen)
 {
 	const SANE_Option_Descriptor *d = NULL;
+	char num[64];
+	double v = want;
 
-	if (scan_sane_find(s, SANE_NAME_SCAN_MODE, &d) == -1)
+	*got = 0;
+	if (scan_sane_find(s, name, &d) == -1 || !SANE_OPTION_IS_ACTIVE(d->cap))
+		return 1;
+	if (d->unit != SANE_UNIT_MM || (d->type != SANE_TYPE_FIXED && d->type != SANE_TYPE_INT)) {
+		log_info("scanner %s: option '%s' is not in mm; the page size does not set it",
+			 s->rq->device, name);
+		return 1;
+	}
+	if (d->constraint_type == SANE_CONSTRAINT_RANGE) {
+		double lo = d->type == SANE_TYPE_FIXED ? SANE_UNFIX(d->constraint.range->min)
+						       : d->constraint.range->min;
+		double hi = d->type == SANE_TYPE_FIXED ? SANE_UNFIX(d->constraint.range->max)
+						       : d->constraint.range->max;
+
+		if (v > hi) {
+			log_info("scanner %s: %s %.1f mm is more than the device's %.1f mm; "
+				 "using %.1f",
+				 s->rq->device, name, want, hi, hi);
+			v = hi;
+		}
+		if (v < lo)
+			v = lo;
+	}
+	if (d->type == SANE_TYPE_INT)
+		snprintf(num, sizeof(num), "%ld", lround(v));
+	else
+		snprintf(num, sizeof(num), "%.4f", v);
+	if (scan_sane_set(s, name, num, 1, err, errlen) == -1)
+		return -1;
+	*got = v;
+	return 0;
+}
+
+/* The page size: page-width/page-height if present, then the scan area. */
+static int scan_sane_set_page(scan_sane *s, char *err, size_t errlen)
+{
+	const struct scan_sane_req *rq = s->rq;
+	double got, bw = 0, bh = 0;
+	int rw, rh;
+
+	if (rq->page_w <= 0 || rq->page_h <= 0)
 		return 0;
-	return scan_sane_choice(d, value) != NULL;
+	if (scan_sane_set_mm(s, SANE_NAME_PAGE_WIDTH, rq->page_w, &got, err, errlen) == -1 ||
+	    scan_sane_set_mm(s, SANE_NAME_PAGE_HEIGHT, rq->page_h, &got, err, errlen) == -1 ||
+	    scan_sane_set_mm(s, SANE_NAME_SCAN_TL_X, 0, &got, err, errlen) == -1 ||
+	    scan_sane_set_mm(s, SANE_NAME_SCAN_TL_Y, 0, &got, err, errlen) == -1)
+		return -1;
+	if ((rw = scan_sane_set_mm(s, SANE_NAME_SCAN_BR_X, rq->page_w, &bw, err, errlen)) == -1 ||
+	    (rh = scan_sane_set_mm(s, SANE_NAME_SCAN_BR_Y, rq->page_h, &bh, err, errlen)) == -1)
+		return -1;
+	if (rw == 1 || rh == 1) {
+		if (rq->given & SCAN_SANE_GIVEN_PAGE)
+			return scan_sane_fail(err, errlen,
+					      "scanner %s has no scan area options (br-x, br-y) "
+					      "for the page size",
+					      rq->device);
+		log_info("scanner %s has no scan area options; the page size is not used",
+			 rq->device);
+		return 0;
+	}
+	if (bw + 0.5 < rq->page_w || bh + 0.5 < rq->page_h)
+		json_object_object_add(s->settings, "page_clamped", json_object_new_boolean(1));
+	return 0;
 }
 
 scan_sane *scan_sane_open(const struct scan_sane_req *rq, char *err, size_t errlen)
@@ -420,16 +685,12 @@ scan_sane *scan_sane_open(const struct scan_sane_req *rq, char *err, size_t errl
 	scan_sane *s = xcalloc(1, sizeof(*s));
 	SANE_Int version = 0;
 	SANE_Status st;
-	const char *mode = rq->mode;
 	long depth = rq->depth;
 	char num[32];
 	size_t i;
 
 	s->rq = rq;
 	s->settings = json_object_new_object();
-	scan_sane_stop = 0;
-	scan_sane_timeouts = 0;
-	scan_sane_signals();
 	if ((st = sane_init(&version, NULL)) != SANE_STATUS_GOOD) {
 		scan_sane_fail(err, errlen, "SANE cannot start: %s", sane_strstatus(st));
 		goto fail;
@@ -439,23 +700,14 @@ scan_sane *scan_sane_open(const struct scan_sane_req *rq, char *err, size_t errl
 		s->h = NULL;
 		scan_sane_fail(err, errlen,
 			       "cannot open scanner %s: %s; check that it is switched on and "
-			       "connected and that the name matches 'scanimage -L'",
+			       "connected and that the name matches 'mailroom-scan --list'",
 			       rq->device, sane_strstatus(st));
 		goto fail;
 	}
-	scan_sane_active = s->h;
 	scan_sane_identify(s);
-	if (rq->source != NULL &&
-	    scan_sane_set(s, SANE_NAME_SCAN_SOURCE, rq->source, rq->given & SCAN_SANE_GIVEN_SOURCE,
-			  err, errlen) == -1)
+	if (rq->source != NULL && scan_sane_set_source(s, err, errlen) == -1)
 		goto fail;
-	if (mode != NULL && strcasecmp(mode, "Lineart") == 0 && !scan_sane_has_mode(s, mode)) {
-		log_info("scanner %s has no Lineart mode; scanning Gray at depth 1", rq->device);
-		mode = "Gray";
-		depth = 1;
-	}
-	if (mode != NULL && scan_sane_set(s, SANE_NAME_SCAN_MODE, mode,
-					  rq->given & SCAN_SANE_GIVEN_MODE, err, errlen) == -1)
+	if (rq->mode != NULL && scan_sane_set_mode(s, &depth, err, errlen) == -1)
 		goto fail;
 	if (depth > 0) {
 		snprintf(num, sizeof(num), "%ld", depth);
@@ -470,20 +722,11 @@ scan_sane *scan_sane_open(const struct scan_sane_req *rq, char *err, size_t errl
 				  rq->given & SCAN_SANE_GIVEN_RESOLUTION, err, errlen) == -1)
 			goto fail;
 	}
-	for (i = 0; i < rq->n_options; i++) {
-		const char *eq = strchr(rq->options[i], '=');
-		char name[128];
-
-		if (eq == NULL || eq == rq->options[i] ||
-		    (size_t)(eq - rq->options[i]) >= sizeof(name)) {
-			scan_sane_fail(err, errlen, "--sane-option '%s': expected name=value",
-				       rq->options[i]);
+	if (scan_sane_set_page(s, err, errlen) == -1)
+		goto fail;
+	for (i = 0; i < rq->n_options; i++)
+		if (scan_sane_set_option(s, rq->options[i], err, errlen) == -1)
 			goto fail;
-		}
-		snprintf(name, sizeof(name), "%.*s", (int)(eq - rq->options[i]), rq->options[i]);
-		if (scan_sane_set(s, name, eq + 1, 1, err, errlen) == -1)
-			goto fail;
-	}
 	/* what is in effect, read back from the device */
 	scan_sane_record(s, SANE_NAME_SCAN_SOURCE, "source");
 	scan_sane_record(s, SANE_NAME_SCAN_MODE, "mode");
@@ -491,6 +734,16 @@ scan_sane *scan_sane_open(const struct scan_sane_req *rq, char *err, size_t errl
 	scan_sane_record(s, SANE_NAME_SCAN_RESOLUTION, "resolution");
 	scan_sane_record(s, SANE_NAME_SCAN_X_RESOLUTION, "x-resolution");
 	scan_sane_record(s, SANE_NAME_SCAN_Y_RESOLUTION, "y-resolution");
+	scan_sane_record(s, "duplex", "duplex");
+	scan_sane_record(s, "adf-mode", "adf-mode");
+	if (rq->page_w > 0) {
+		scan_sane_record(s, SANE_NAME_PAGE_WIDTH, SANE_NAME_PAGE_WIDTH);
+		scan_sane_record(s, SANE_NAME_PAGE_HEIGHT, SANE_NAME_PAGE_HEIGHT);
+		scan_sane_record(s, SANE_NAME_SCAN_TL_X, SANE_NAME_SCAN_TL_X);
+		scan_sane_record(s, SANE_NAME_SCAN_TL_Y, SANE_NAME_SCAN_TL_Y);
+		scan_sane_record(s, SANE_NAME_SCAN_BR_X, SANE_NAME_SCAN_BR_X);
+		scan_sane_record(s, SANE_NAME_SCAN_BR_Y, SANE_NAME_SCAN_BR_Y);
+	}
 	for (i = 0; i < rq->n_options; i++) {
 		const char *eq = strchr(rq->options[i], '=');
 		char name[128];
@@ -498,10 +751,10 @@ scan_sane *scan_sane_open(const struct scan_sane_req *rq, char *err, size_t errl
 		snprintf(name, sizeof(name), "%.*s", (int)(eq - rq->options[i]), rq->options[i]);
 		scan_sane_record(s, name, name);
 	}
-	s->xres = scan_sane_dpi(s->settings, "x-resolution");
+	s->xres = scan_sane_num(s->settings, "x-resolution");
 	if (s->xres <= 0)
-		s->xres = scan_sane_dpi(s->settings, "resolution");
-	s->yres = scan_sane_dpi(s->settings, "y-resolution");
+		s->xres = scan_sane_num(s->settings, "resolution");
+	s->yres = scan_sane_num(s->settings, "y-resolution");
 	if (s->yres <= 0)
 		s->yres = s->xres;
 	if (s->xres <= 0) {
@@ -515,11 +768,20 @@ scan_sane *scan_sane_open(const struct scan_sane_req *rq, char *err, size_t errl
 		json_object *src;
 
 		if (json_object_object_get_ex(s->settings, "source", &src)) {
-			const char *v = json_object_get_string(src);
+			enum scan_sane_source c =
+			    scan_sane_source_class(json_object_get_string(src));
 
-			s->feeder = scan_sane_contains(v, "feeder") ||
-				    scan_sane_contains(v, "adf") || scan_sane_contains(v, "duplex");
+			if (c == SCAN_SANE_SRC_ADF || c == SCAN_SANE_SRC_DUPLEX)
+				s->feeder = 1;
+			if (c == SCAN_SANE_SRC_DUPLEX)
+				s->duplex = 1;
 		}
+		if (json_object_object_get_ex(s->settings, "duplex", &src) &&
+		    json_object_get_boolean(src))
+			s->duplex = s->feeder = 1;
+		if (json_object_object_get_ex(s->settings, "adf-mode", &src) &&
+		    scan_sane_contains(json_object_get_string(src), "duplex"))
+			s->duplex = s->feeder = 1;
 	}
 	return s;
 fail:
@@ -537,226 +799,185 @@ json_object *scan_sane_settings(const scan_sane *s)
 	return s->settings;
 }
 
-double scan_sane_resolution(const scan_sane *s)
+double scan_sane_xres(const scan_sane *s)
 {
 	return s->xres;
 }
 
-/* Why a status ended the scan: interrupted, timed out, or the device said so. */
-static int scan_sane_fault(scan_sane *s, SANE_Status st, int page, const char *during, char *err,
-			   size_t errlen)
+double scan_sane_yres(const scan_sane *s)
 {
-	if (scan_sane_stop)
-		return scan_sane_fail(err, errlen,
-				      "scanner %s: interrupted by a signal during page %d; scan "
-				      "the letter again",
-				      s->rq->device, page);
-	if (scan_sane_timeouts)
-		return scan_sane_fail(err, errlen,
-				      "scanner %s: no data for %ld seconds during page %d (%s); "
-				      "check the scanner, then scan the letter again",
-				      s->rq->device, s->rq->timeout_seconds, page, during);
-	return scan_sane_fail(err, errlen, "scanner %s: %s during page %d (%s): %s", s->rq->device,
-			      sane_strstatus(st), page, during, scan_sane_advice(st));
+	return s->yres;
 }
 
-/* Scan one page whose parameters are p into t. */
-static int scan_sane_page(scan_sane *s, scan_tiff *t, const SANE_Parameters *p, int page, char *err,
-			  size_t errlen)
+int scan_sane_feeder(const scan_sane *s)
 {
-	struct scan_tiff_page pg;
-	unsigned char *row = NULL;
-	size_t have = 0, need, bpl;
-	SANE_Int len;
+	return s->feeder;
+}
+
+int scan_sane_duplex(const scan_sane *s)
+{
+	return s->duplex;
+}
+
+SANE_Status scan_sane_start(scan_sane *s, SANE_Parameters *p, const char **during)
+{
 	SANE_Status st;
-	int rc = -1;
 
-	if (p->format != SANE_FRAME_GRAY && p->format != SANE_FRAME_RGB)
-		return scan_sane_fail(err, errlen,
-				      "scanner %s sends three-pass colour frames, which are not "
-				      "supported: switch three-pass off (--sane-option "
-				      "three-pass=no)",
-				      s->rq->device);
-	if (!p->last_frame || p->pixels_per_line <= 0 || p->bytes_per_line <= 0 ||
-	    !(p->depth == 1 || p->depth == 8 || p->depth == 16) ||
-	    (p->depth == 1 && p->format == SANE_FRAME_RGB))
-		return scan_sane_fail(err, errlen,
-				      "scanner %s: page layout not supported (%d bits, frame %d, "
-				      "%d pixels): choose Gray or Color at depth 8",
-				      s->rq->device, p->depth, (int)p->format, p->pixels_per_line);
-	memset(&pg, 0, sizeof(pg));
-	pg.width = (uint32_t)p->pixels_per_line;
-	pg.height = p->lines > 0 ? (uint32_t)p->lines : 0;
-	pg.bits = p->depth;
-	pg.samples = p->format == SANE_FRAME_RGB ? 3 : 1;
-	pg.xres = s->xres;
-	pg.yres = s->yres;
-	if (scan_tiff_page_begin(t, &pg, s->settings) == -1)
-		return scan_sane_fail(err, errlen, "page %d: %s", page, scan_tiff_error(t));
-	need = scan_tiff_row_bytes(t);
-	bpl = (size_t)p->bytes_per_line;
-	if (bpl < need) {
-		scan_sane_fail(err, errlen, "scanner %s: %zu bytes per line for %zu needed",
-			       s->rq->device, bpl, need);
-		goto out;
-	}
-	row = xmalloc(bpl);
-	for (;;) {
-		len = 0;
-		st = sane_read(s->h, row + have, (SANE_Int)(bpl - have), &len);
-		if (st == SANE_STATUS_EOF)
-			break;
-		if (st != SANE_STATUS_GOOD) {
-			scan_sane_fault(s, st, page, "reading", err, errlen);
-			goto out;
-		}
-		if (len > 0)
-			alarm((unsigned)s->rq->timeout_seconds); /* data flows: re-arm */
-		have += (size_t)len;
-		if (have == bpl) {
-			if (scan_tiff_page_row(t, row) == -1) {
-				scan_sane_fail(err, errlen, "page %d: %s", page,
-					       scan_tiff_error(t));
-				goto out;
-			}
-			have = 0;
-		}
-	}
-	if (have != 0) {
-		scan_sane_fail(err, errlen, "scanner %s: page %d ends in the middle of a line",
-			       s->rq->device, page);
-		goto out;
-	}
-	if (scan_tiff_page_end(t) == -1) {
-		scan_sane_fail(err, errlen, "scanner %s: page %d: %s", s->rq->device, page,
-			       scan_tiff_error(t));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc == -1)
-		scan_tiff_page_abort(t);
-	free(row);
-	return rc;
+	*during = "start";
+	if ((st = sane_start(s->h)) != SANE_STATUS_GOOD)
+		return st;
+	*during = "parameters";
+	return sane_get_parameters(s->h, p);
 }
 
-/*
- * sane_cancel with a time limit. A backend may never return from it: the SANE
- * test backend cancels its reader thread asynchronously (sanei_thread's
- * pthread_cancel), and a thread cancelled inside malloc leaves the arena locked,
- * so the join in sane_cancel waits forever (seen in CI after a JAMMED read). The
- * pages captured so far must still be written, so the cancel runs in a helper
- * thread; after SCAN_SANE_CANCEL_SECONDS the handle is marked wedged and left
- * alone (no sane_close / sane_exit: they would wait as well) and the process goes
- * on to store what it has and exits.
- * XXX issue 6: run the device in a child process that can simply be killed.
- */
-static void scan_sane_cancel(scan_sane *s)
+SANE_Status scan_sane_read(scan_sane *s, unsigned char *buf, int max, int *len)
 {
-	struct scan_sane_canceller *c;
-	struct timespec until;
-	pthread_t th;
-	int done;
+	SANE_Int n = 0;
+	SANE_Status st = sane_read(s->h, buf, (SANE_Int)max, &n);
 
-	if (s->wedged || s->h == NULL)
-		return;
-	c = xcalloc(1, sizeof(*c));
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
-	c->h = s->h;
-	if (pthread_create(&th, NULL, scan_sane_cancel_thread, c) != 0) {
-		free(c);
-		sane_cancel(s->h); /* no thread to spare: unbounded, as before */
-		return;
-	}
-	pthread_detach(th);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += SCAN_SANE_CANCEL_SECONDS;
-	pthread_mutex_lock(&c->mu);
-	while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0)
-		;
-	done = c->done;
-	if (!done)
-		c->abandoned = 1;
-	pthread_mutex_unlock(&c->mu);
-	if (done) {
-		free(c);
-		return;
-	}
-	s->wedged = 1;
-	log_warnx("scanner %s does not stop (sane_cancel has not returned after %d s); the "
-		  "pages captured so far are kept. Switch the scanner off and on before the next "
-		  "scan",
-		  s->rq->device, SCAN_SANE_CANCEL_SECONDS);
+	*len = n;
+	return st;
 }
 
-int scan_sane_run(scan_sane *s, scan_tiff *t, char *err, size_t errlen)
+void scan_sane_cancel(scan_sane *s)
 {
-	SANE_Parameters p;
-	SANE_Status st;
-	long limit;
-	int page = 0, rc = -1;
-
-	if (s->rq->pages > 0)
-		limit = s->rq->pages;
-	else
-		limit = s->feeder ? s->rq->max_pages : 1;
-	if (limit > s->rq->max_pages)
-		limit = s->rq->max_pages;
-	while (page < limit) {
-		if (scan_sane_stop) {
-			scan_sane_fault(s, SANE_STATUS_CANCELLED, page + 1, "start", err, errlen);
-			goto out;
-		}
-		alarm((unsigned)s->rq->timeout_seconds);
-		st = sane_start(s->h);
-		if (st == SANE_STATUS_NO_DOCS && page > 0 && !scan_sane_stop && !scan_sane_timeouts)
-			break; /* the feeder is empty: the batch is complete */
-		if (st != SANE_STATUS_GOOD) {
-			scan_sane_fault(s, st, page + 1, "start", err, errlen);
-			goto out;
-		}
-		if ((st = sane_get_parameters(s->h, &p)) != SANE_STATUS_GOOD) {
-			scan_sane_fault(s, st, page + 1, "parameters", err, errlen);
-			goto out;
-		}
-		if (scan_sane_page(s, t, &p, page + 1, err, errlen) == -1)
-			goto out;
-		page++;
-		log_debug("scanner %s: page %d done", s->rq->device, page);
-	}
-	if (page == limit && s->feeder && s->rq->pages == 0)
-		log_warnx("scanner %s: stopped after capture.max_pages (%ld) pages; pages left in "
-			  "the feeder are not part of this letter",
-			  s->rq->device, s->rq->max_pages);
-	rc = 0;
-out:
-	alarm(0);
-	/* ends the batch (required after the last frame) and stops a faulted scan */
-	scan_sane_cancel(s);
-	return rc;
+	if (s != NULL && s->h != NULL)
+		sane_cancel(s->h);
 }
 
 scan_sane *scan_sane_close(scan_sane *s)
 {
-	struct sigaction sa;
-
 	if (s == NULL)
 		return NULL;
-	alarm(0);
-	scan_sane_active = NULL;
-	if (s->h != NULL && !s->wedged) {
-		scan_sane_cancel(s);
-		if (!s->wedged)
-			sane_close(s->h);
+	if (s->h != NULL) {
+		sane_cancel(s->h);
+		sane_close(s->h);
 	}
-	if (s->inited && !s->wedged)
+	if (s->inited)
 		sane_exit();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, NULL);
 	json_object_put(s->settings);
 	free(s);
 	return NULL;
+}
+
+int scan_sane_list(FILE *out, int json, char *err, size_t errlen)
+{
+	const SANE_Device **list = NULL;
+	SANE_Int version = 0;
+	SANE_Status st;
+	json_object *a = json_object_new_array();
+	int i;
+
+	if ((st = sane_init(&version, NULL)) != SANE_STATUS_GOOD) {
+		json_object_put(a);
+		return scan_sane_fail(err, errlen, "SANE cannot start: %s", sane_strstatus(st));
+	}
+	if ((st = sane_get_devices(&list, SANE_FALSE)) != SANE_STATUS_GOOD) {
+		sane_exit();
+		json_object_put(a);
+		return scan_sane_fail(err, errlen, "SANE cannot list its devices: %s",
+				      sane_strstatus(st));
+	}
+	for (i = 0; list != NULL && list[i] != NULL; i++) {
+		const SANE_Device *d = list[i];
+
+		if (json) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "name", json_object_new_string(d->name));
+			json_object_object_add(o, "vendor",
+					       json_object_new_string(d->vendor ? d->vendor : ""));
+			json_object_object_add(o, "model",
+					       json_object_new_string(d->model ? d->model : ""));
+			json_object_object_add(o, "type",
+					       json_object_new_string(d->type ? d->type : ""));
+			json_object_array_add(a, o);
+		} else {
+			fprintf(out, "%s\t%s\t%s\t%s\n", d->name, d->vendor ? d->vendor : "",
+				d->model ? d->model : "", d->type ? d->type : "");
+		}
+	}
+	if (json)
+		fprintf(out, "%s\n", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+	else if (i == 0)
+		fprintf(stderr, "no scanners found (check 'scanimage -L' and the backends in "
+				"SANE's dll.conf)\n");
+	json_object_put(a);
+	sane_exit();
+	return 0;
+}
+
+/* The constraint of option d as text into out. */
+static void scan_sane_constraint(const SANE_Option_Descriptor *d, char *out, size_t outlen)
+{
+	size_t n = 0;
+	int i;
+
+	out[0] = '\0';
+	switch (d->constraint_type) {
+	case SANE_CONSTRAINT_STRING_LIST:
+		scan_sane_choices(d, out, outlen);
+		break;
+	case SANE_CONSTRAINT_WORD_LIST:
+		for (i = 1; i <= d->constraint.word_list[0] && n < outlen; i++)
+			n += (size_t)snprintf(out + n, outlen - n, "%s%g", i > 1 ? "|" : "",
+					      d->type == SANE_TYPE_FIXED
+						  ? SANE_UNFIX(d->constraint.word_list[i])
+						  : (double)d->constraint.word_list[i]);
+		break;
+	case SANE_CONSTRAINT_RANGE:
+		if (d->type == SANE_TYPE_FIXED)
+			snprintf(out, outlen, "%g..%g", SANE_UNFIX(d->constraint.range->min),
+				 SANE_UNFIX(d->constraint.range->max));
+		else
+			snprintf(out, outlen, "%d..%d", d->constraint.range->min,
+				 d->constraint.range->max);
+		break;
+	default:
+		break;
+	}
+}
+
+int scan_sane_list_options(const char *device, FILE *out, char *err, size_t errlen)
+{
+	static const char *const types[] = {"bool", "int", "fixed", "string", "button", "group"};
+	static const char *const units[] = {"", "pel", "bit", "mm", "dpi", "%", "us"};
+	struct scan_sane_req rq;
+	scan_sane *s;
+	SANE_Int count = 0, i;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.device = device;
+	if ((s = scan_sane_open(&rq, err, errlen)) == NULL)
+		return -1;
+	fprintf(out, "%s: %s %s (%s)\n", s->dev.name, s->dev.vendor, s->dev.model, s->dev.type);
+	sane_control_option(s->h, 0, SANE_ACTION_GET_VALUE, &count, NULL);
+	for (i = 1; i < count; i++) {
+		const SANE_Option_Descriptor *d = sane_get_option_descriptor(s->h, i);
+		char cons[512], val[256];
+
+		if (d == NULL)
+			continue;
+		if (d->type == SANE_TYPE_GROUP) {
+			fprintf(out, "  %s:\n", d->title ? d->title : "");
+			continue;
+		}
+		if (d->name == NULL || d->name[0] == '\0')
+			continue;
+		scan_sane_constraint(d, cons, sizeof(cons));
+		val[0] = '\0';
+		if (SANE_OPTION_IS_ACTIVE(d->cap) && d->type != SANE_TYPE_BUTTON &&
+		    d->size <= (SANE_Int)sizeof(SANE_Word) * 4)
+			scan_sane_get_option(s, d->name, val, sizeof(val));
+		else if (SANE_OPTION_IS_ACTIVE(d->cap) && d->type == SANE_TYPE_STRING)
+			scan_sane_get_option(s, d->name, val, sizeof(val));
+		fprintf(out, "    %-28s %-6s %s%s%s [%s]%s%s\n", d->name,
+			(unsigned)d->type < 6 ? types[d->type] : "?", cons,
+			(unsigned)d->unit < 7 ? units[d->unit] : "", cons[0] ? "" : "",
+			SANE_OPTION_IS_ACTIVE(d->cap) ? val : "inactive",
+			SANE_OPTION_IS_SETTABLE(d->cap) ? "" : " read-only",
+			(d->cap & SANE_CAP_ADVANCED) ? " advanced" : "");
+	}
+	scan_sane_close(s);
+	return 0;
 }

@@ -26,6 +26,8 @@
 #include "tiffpage.h"
 #include "xalloc.h"
 
+#include "scan_rotate.h"
+
 #define SCAN_TIFF_MAX_ROWS 1000000u /* and columns: 1 m pixels is 3.3 m at 300 dpi */
 
 struct scan_tiff {
@@ -34,6 +36,7 @@ struct scan_tiff {
 	char *path;
 	char *make, *model, *software, *artist, *source;
 	int discard;  /* swallow writes: the page being written was aborted */
+	int nosync;   /* the caller makes the file durable (scan_tiff_nosync) */
 	int finished; /* no more pages may start (after an abort or an error) */
 	int in_page;
 	struct scan_tiff_page cur;
@@ -213,6 +216,11 @@ fail:
 	return NULL;
 }
 
+void scan_tiff_nosync(scan_tiff *t)
+{
+	t->nosync = 1;
+}
+
 size_t scan_tiff_row_bytes(const scan_tiff *t)
 {
 	return t->row_bytes;
@@ -283,14 +291,32 @@ int scan_tiff_page_begin(scan_tiff *t, const struct scan_tiff_page *p, json_obje
 	ok &= TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)p->samples);
 	ok &= TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
 	ok &= TIFFSetField(tif, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
+	/* JPEG only where it works: 8 bits and a known number of rows */
+	if (t->cur.compression == SCAN_TIFF_JPEG && (p->bits != 8 || p->height == 0))
+		t->cur.compression = SCAN_TIFF_DEFLATE;
 	if (p->bits == 1) {
 		ok &= TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISWHITE);
 		ok &= TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_CCITTFAX4);
 	} else {
 		ok &= TIFFSetField(tif, TIFFTAG_PHOTOMETRIC,
 				   p->samples == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
-		ok &= TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
-		ok &= TIFFSetField(tif, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
+		switch (t->cur.compression) {
+		case SCAN_TIFF_JPEG:
+			ok &= TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_JPEG);
+			ok &= TIFFSetField(tif, TIFFTAG_JPEGQUALITY,
+					   p->quality > 0 && p->quality <= 100 ? p->quality : 85);
+			break;
+		case SCAN_TIFF_LZW:
+			ok &= TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
+			ok &= TIFFSetField(tif, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
+			break;
+		default:
+			ok &= TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+			ok &= TIFFSetField(tif, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
+			if (p->quality >= 1 && p->quality <= 9)
+				ok &= TIFFSetField(tif, TIFFTAG_ZIPQUALITY, p->quality);
+			break;
+		}
 	}
 	ok &= TIFFSetField(tif, TIFFTAG_XRESOLUTION, (float)p->xres);
 	ok &= TIFFSetField(tif, TIFFTAG_YRESOLUTION, (float)p->yres);
@@ -308,6 +334,8 @@ int scan_tiff_page_begin(scan_tiff *t, const struct scan_tiff_page *p, json_obje
 	/* strips of about 64 KiB of raw rows: streaming, and readers need little memory;
 	 * a page of unknown length is one strip */
 	rps = sl > 0 ? (uint32_t)(65536 / sl) : 1;
+	if (t->cur.compression == SCAN_TIFF_JPEG && p->bits != 1)
+		rps = (rps + 15) / 16 * 16; /* JPEG strips: whole MCU rows */
 	if (rps == 0)
 		rps = 1;
 	if (p->height == 0)
@@ -366,6 +394,28 @@ int scan_tiff_page_row(scan_tiff *t, const void *row)
 	return 0;
 }
 
+/* Record the page just written (t->cur) as complete; the caller fills in
+ * compression and sha256. */
+static struct scan_tiff_done *scan_tiff_done_add(scan_tiff *t)
+{
+	struct scan_tiff_done *d;
+
+	if (t->n_done == t->cap_done) {
+		t->cap_done = t->cap_done ? 2 * t->cap_done : 8;
+		t->done = xrealloc(t->done, (size_t)t->cap_done * sizeof(*t->done));
+	}
+	d = &t->done[t->n_done++];
+	memset(d, 0, sizeof(*d));
+	d->n = t->n_done;
+	d->width = t->cur.width;
+	d->height = t->cur.height;
+	d->xres = t->cur.xres;
+	d->yres = t->cur.yres;
+	d->bits = t->cur.bits;
+	d->samples = t->cur.samples;
+	return d;
+}
+
 int scan_tiff_page_end(scan_tiff *t)
 {
 	struct scan_tiff_done *d;
@@ -395,7 +445,10 @@ int scan_tiff_page_end(scan_tiff *t)
 	json_object_object_add(desc, "source", json_object_new_string(t->source));
 	if (t->cur_settings != NULL)
 		json_object_object_add(desc, "settings", json_object_get(t->cur_settings));
-	json_object_object_add(desc, "sha256", json_object_new_string(hex));
+	if (t->cur.compression == SCAN_TIFF_JPEG && t->cur.bits != 1)
+		json_object_object_add(desc, "lossy", json_object_new_string("jpeg"));
+	else
+		json_object_object_add(desc, "sha256", json_object_new_string(hex));
 	if (TIFFSetField(t->tif, TIFFTAG_IMAGEDESCRIPTION,
 			 json_object_to_json_string_ext(
 			     desc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) != 1) {
@@ -411,21 +464,19 @@ int scan_tiff_page_end(scan_tiff *t)
 		return -1;
 	}
 	t->in_page = 0;
-	if (t->n_done == t->cap_done) {
-		t->cap_done = t->cap_done ? 2 * t->cap_done : 8;
-		t->done = xrealloc(t->done, (size_t)t->cap_done * sizeof(*t->done));
-	}
-	d = &t->done[t->n_done++];
-	memset(d, 0, sizeof(*d));
-	d->n = t->n_done;
-	d->width = t->cur.width;
-	d->height = t->cur.height;
-	d->xres = t->cur.xres;
-	d->yres = t->cur.yres;
-	d->bits = t->cur.bits;
-	d->samples = t->cur.samples;
-	d->compression = t->cur.bits == 1 ? "g4" : "deflate";
-	memcpy(d->sha256, hex, sizeof(hex));
+	d = scan_tiff_done_add(t);
+	if (t->cur.bits == 1)
+		d->compression = "g4";
+	else if (t->cur.compression == SCAN_TIFF_JPEG)
+		d->compression = "jpeg";
+	else if (t->cur.compression == SCAN_TIFF_LZW)
+		d->compression = "lzw";
+	else
+		d->compression = "deflate";
+	if (t->cur.bits != 1 && t->cur.compression == SCAN_TIFF_JPEG)
+		d->sha256[0] = '\0';
+	else
+		memcpy(d->sha256, hex, sizeof(hex));
 	return 0;
 }
 
@@ -460,7 +511,7 @@ int scan_tiff_close(scan_tiff *t, char *err, size_t errlen)
 		TIFFClose(t->tif);
 	}
 	if (t->fd != -1) {
-		if (fio_fsync(t->fd) == -1) {
+		if (!t->nosync && fio_fsync(t->fd) == -1) {
 			scan_tiff_fail(t, "fsync %s: %s", t->path, strerror(errno));
 			rc = -1;
 		}
@@ -482,5 +533,241 @@ int scan_tiff_close(scan_tiff *t, char *err, size_t errlen)
 	free(t->artist);
 	free(t->source);
 	free(t);
+	return rc;
+}
+
+int scan_tiff_file_digests(const char *path, size_t max_alloc, char (*hex)[SCAN_TIFF_SHA_HEX],
+			   int n, char *err, size_t errlen)
+{
+	struct tiffpage_errs msg;
+	struct tiffpage_info info;
+	TIFF *tif;
+	int i = 0, r, rc = -1;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.tag = path;
+	if ((tif = tiffpage_open(path, max_alloc, &msg)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, msg.msg);
+		return -1;
+	}
+	do {
+		if (i >= n) {
+			snprintf(err, errlen, "%s has more than %d pages", path, n);
+			goto out;
+		}
+		if ((r = tiffpage_digest(tif, &info, hex[i])) != TIFFPAGE_OK) {
+			snprintf(err, errlen, "%s: page %d cannot be read back (%d)", path, i + 1,
+				 r);
+			goto out;
+		}
+		i++;
+	} while (TIFFReadDirectory(tif));
+	if (i != n || msg.errors > 0) {
+		snprintf(err, errlen, "%s: %d pages read back of %d%s%s", path, i, n,
+			 msg.errors ? ": " : "", msg.errors ? msg.msg : "");
+		goto out;
+	}
+	rc = 0;
+out:
+	TIFFClose(tif);
+	return rc;
+}
+
+int scan_tiff_page_copy(scan_tiff *t, const char *src, const struct scan_tiff_page *p,
+			const char *sha256, json_object *settings)
+{
+	struct tiffpage_errs msg;
+	struct stat st;
+	struct scan_tiff_done *d;
+	TIFF *in = NULL, *tif = t->tif;
+	uint16_t comp = 0, pred = PREDICTOR_NONE, photo = 0, bits = 0, spp = 0;
+	uint32_t w = 0, h = 0, rps = 0, i, n;
+	uint64_t *counts = NULL;
+	unsigned char *raw = NULL;
+	size_t rawcap = 0;
+	json_object *desc;
+	char dt[20];
+	int ok = 1, rc = -1;
+
+	if (t->in_page || t->finished) {
+		scan_tiff_fail(t, "%s: no new page after an aborted page or error", t->path);
+		return -1;
+	}
+	memset(&msg, 0, sizeof(msg));
+	msg.tag = src;
+	if ((in = tiffpage_open(src, 0, &msg)) == NULL) {
+		scan_tiff_fail(t, "%s: %s", src, msg.msg);
+		return -1;
+	}
+	TIFFGetField(in, TIFFTAG_IMAGEWIDTH, &w);
+	TIFFGetField(in, TIFFTAG_IMAGELENGTH, &h);
+	TIFFGetFieldDefaulted(in, TIFFTAG_BITSPERSAMPLE, &bits);
+	TIFFGetFieldDefaulted(in, TIFFTAG_SAMPLESPERPIXEL, &spp);
+	TIFFGetFieldDefaulted(in, TIFFTAG_COMPRESSION, &comp);
+	TIFFGetFieldDefaulted(in, TIFFTAG_PREDICTOR, &pred);
+	TIFFGetField(in, TIFFTAG_PHOTOMETRIC, &photo);
+	TIFFGetFieldDefaulted(in, TIFFTAG_ROWSPERSTRIP, &rps);
+	if (w != p->width || h != p->height || bits != p->bits || spp != p->samples ||
+	    TIFFIsTiled(in) || !TIFFGetField(in, TIFFTAG_STRIPBYTECOUNTS, &counts) ||
+	    !(comp == COMPRESSION_CCITTFAX4 || comp == COMPRESSION_ADOBE_DEFLATE ||
+	      comp == COMPRESSION_LZW)) {
+		scan_tiff_fail(t, "%s is not a page file of this layout", src);
+		goto out;
+	}
+	if (fstat(t->fd, &st) == -1) {
+		scan_tiff_fail(t, "%s: %s", t->path, strerror(errno));
+		goto out;
+	}
+	t->page_start = st.st_size;
+	t->cur = *p;
+	t->in_page = 1;
+	scan_tiff_datetime(dt);
+	ok &= TIFFSetField(tif, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
+	ok &= TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, w);
+	ok &= TIFFSetField(tif, TIFFTAG_IMAGELENGTH, h);
+	ok &= TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, bits);
+	ok &= TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, spp);
+	ok &= TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+	ok &= TIFFSetField(tif, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
+	ok &= TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, photo);
+	ok &= TIFFSetField(tif, TIFFTAG_COMPRESSION, comp);
+	if (comp != COMPRESSION_CCITTFAX4)
+		ok &= TIFFSetField(tif, TIFFTAG_PREDICTOR, pred);
+	ok &= TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, rps);
+	ok &= TIFFSetField(tif, TIFFTAG_XRESOLUTION, (float)p->xres);
+	ok &= TIFFSetField(tif, TIFFTAG_YRESOLUTION, (float)p->yres);
+	ok &= TIFFSetField(tif, TIFFTAG_RESOLUTIONUNIT, RESUNIT_INCH);
+	ok &= TIFFSetField(tif, TIFFTAG_PAGENUMBER, (uint16_t)t->n_done, (uint16_t)0);
+	ok &= TIFFSetField(tif, TIFFTAG_MAKE, t->make);
+	ok &= TIFFSetField(tif, TIFFTAG_MODEL, t->model);
+	ok &= TIFFSetField(tif, TIFFTAG_SOFTWARE, t->software);
+	ok &= TIFFSetField(tif, TIFFTAG_DATETIME, dt);
+	if (t->artist[0] != '\0')
+		ok &= TIFFSetField(tif, TIFFTAG_ARTIST, t->artist);
+	desc = json_object_new_object();
+	json_object_object_add(desc, "page", json_object_new_int(t->n_done + 1));
+	json_object_object_add(desc, "source", json_object_new_string(t->source));
+	if (settings != NULL)
+		json_object_object_add(desc, "settings", json_object_get(settings));
+	json_object_object_add(desc, "sha256", json_object_new_string(sha256));
+	ok &= TIFFSetField(tif, TIFFTAG_IMAGEDESCRIPTION,
+			   json_object_to_json_string_ext(
+			       desc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(desc);
+	if (!ok) {
+		scan_tiff_fail(t, "%s: cannot set the page tags", t->path);
+		goto out;
+	}
+	/* the compressed strips as they are: the pixels do not change */
+	n = TIFFNumberOfStrips(in);
+	for (i = 0; i < n; i++) {
+		if (counts[i] > (64u << 20)) {
+			scan_tiff_fail(t, "%s: strip %u too large", src, i);
+			goto out;
+		}
+		if (counts[i] > rawcap) {
+			rawcap = (size_t)counts[i];
+			raw = xrealloc(raw, rawcap);
+		}
+		if (TIFFReadRawStrip(in, i, raw, (tmsize_t)counts[i]) != (tmsize_t)counts[i] ||
+		    TIFFWriteRawStrip(tif, i, raw, (tmsize_t)counts[i]) != (tmsize_t)counts[i]) {
+			scan_tiff_fail(t, "%s: strip %u cannot be copied", src, i);
+			goto out;
+		}
+	}
+	if (TIFFWriteDirectory(tif) != 1) {
+		scan_tiff_fail(t, "page %d: TIFFWriteDirectory failed", t->n_done + 1);
+		goto out;
+	}
+	t->in_page = 0;
+	d = scan_tiff_done_add(t);
+	d->compression = comp == COMPRESSION_CCITTFAX4 ? "g4"
+			 : comp == COMPRESSION_LZW     ? "lzw"
+						       : "deflate";
+	snprintf(d->sha256, sizeof(d->sha256), "%s", sha256);
+	rc = 0;
+out:
+	if (rc == -1 && t->in_page)
+		scan_tiff_page_abort(t);
+	free(raw);
+	TIFFClose(in);
+	return rc;
+}
+
+int scan_tiff_page_transcode(scan_tiff *t, const char *src, const struct scan_tiff_page *p,
+			     int rotation, json_object *settings)
+{
+	struct tiffpage_errs msg;
+	struct scan_tiff_page pg = *p;
+	TIFF *in;
+	unsigned char *page = NULL, *rot = NULL, *row = NULL;
+	uint32_t y, dw = 0, dh = 0;
+	size_t rb = scan_rotate_row_bytes(p->width, p->bits, p->samples);
+	tmsize_t sl;
+	int rc = -1, started = 0;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.tag = src;
+	if ((in = tiffpage_open(src, 0, &msg)) == NULL) {
+		scan_tiff_fail(t, "%s: %s", src, msg.msg);
+		return -1;
+	}
+	sl = TIFFScanlineSize(in);
+	if (sl <= 0 || (size_t)sl != rb || p->height == 0) {
+		scan_tiff_fail(t, "%s is not a page of this layout", src);
+		goto out;
+	}
+	if (rotation == 0) {
+		row = xmalloc(rb);
+		if (scan_tiff_page_begin(t, &pg, settings) == -1)
+			goto out;
+		started = 1;
+		for (y = 0; y < p->height; y++) {
+			if (TIFFReadScanline(in, row, y, 0) != 1) {
+				scan_tiff_fail(t, "%s: row %u cannot be read", src, y);
+				goto out;
+			}
+			if (scan_tiff_page_row(t, row) == -1)
+				goto out;
+		}
+	} else {
+		/* the whole page in memory, once: turning needs every row */
+		page = xmalloc(rb * p->height);
+		for (y = 0; y < p->height; y++)
+			if (TIFFReadScanline(in, page + (size_t)y * rb, y, 0) != 1) {
+				scan_tiff_fail(t, "%s: row %u cannot be read", src, y);
+				goto out;
+			}
+		if (scan_rotate(page, p->width, p->height, p->bits, p->samples, rotation, &rot, &dw,
+				&dh) == -1) {
+			scan_tiff_fail(t, "%s: cannot turn by %d degrees", src, rotation);
+			goto out;
+		}
+		free(page);
+		page = NULL;
+		pg.width = dw;
+		pg.height = dh;
+		if (rotation != 180) {
+			pg.xres = p->yres;
+			pg.yres = p->xres;
+		}
+		rb = scan_rotate_row_bytes(dw, p->bits, p->samples);
+		if (scan_tiff_page_begin(t, &pg, settings) == -1)
+			goto out;
+		started = 1;
+		for (y = 0; y < dh; y++)
+			if (scan_tiff_page_row(t, rot + (size_t)y * rb) == -1)
+				goto out;
+	}
+	if (scan_tiff_page_end(t) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (rc == -1 && started)
+		scan_tiff_page_abort(t);
+	free(row);
+	free(page);
+	free(rot);
+	TIFFClose(in);
 	return rc;
 }

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -84,8 +85,16 @@ const char *digest_self_exe_hex(void)
 	uint64_t size;
 
 	if (!done) {
-		if (digest_sha256_file_hex("/proc/self/exe", hex, &size) == -1)
-			hex[0] = '\0';
+		char path[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+		/* the file it names (the digest opens without following links) */
+		hex[0] = '\0';
+		if (n > 0) {
+			path[n] = '\0';
+			if (digest_sha256_file_hex(path, hex, &size) == -1)
+				hex[0] = '\0';
+		}
 		done = 1;
 	}
 	return hex;

@@ -19,7 +19,7 @@ export MAILROOM_VAR=$TMP/var
 export SANE_CONFIG_DIR=$TMP/conf/sane
 VAR=$TMP/var
 IN=$VAR/spool/classify/incoming
-scan() { "$BIN/mailroom-scan" -c "$TMP/conf" "$@"; }
+scan() { "$BIN/mailroom-scan" -c "$TMP/conf" "$@" </dev/null; } # never asks an operator
 count() { find "$1" -mindepth 1 -maxdepth 1 | wc -l; }
 pages() { tiffinfo "$1" 2>/dev/null | grep -c '^TIFF Directory'; }
 
@@ -64,7 +64,7 @@ tiffinfo "$IN"/*/scan.tiff 2>/dev/null | grep -q 'Photometric Interpretation: RG
 	fail "lossy compression used"
 
 # the conf's sane_config_dir is used when the environment does not set it
-env -u SANE_CONFIG_DIR "$BIN/mailroom-scan" -c "$TMP/conf" --sane test 2>"$TMP/err" ||
+env -u SANE_CONFIG_DIR "$BIN/mailroom-scan" -c "$TMP/conf" --sane test </dev/null 2>"$TMP/err" ||
 	fail "scan without SANE_CONFIG_DIR in the environment: $(cat "$TMP/err")"
 [ "$(count "$IN")" = 4 ] || fail "expected four jobs"
 

@@ -2,7 +2,10 @@
  * scan_tiff_test.c - unit tests of the scan.tiff writer (scan/scan_tiff.c): pages
  * of 1, 8 and 16 bits, gray and RGB are written, read back with libtiff and
  * checked pixel by pixel, tag by tag and against their recorded SHA-256; an
- * aborted page must leave no trace; an incomplete page is refused.
+ * aborted page must leave no trace; an incomplete page is refused; pages copied
+ * from page files strip by strip keep their pixels and digest, pages transcoded
+ * and turned by 90/180/270 degrees have their pixels where they belong, and LZW
+ * and JPEG pages read back with the digests scan_tiff_file_digests reports.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "scan_tiff.h"
+#include "scan_rotate.h"
 #include "tiffpage.h"
 
 static int failures;
@@ -94,8 +98,8 @@ static int write_file(const char *path, size_t n, int abort_extra)
 	json_object_object_add(settings, "mode", json_object_new_string("Gray"));
 	for (i = 0; i < n; i++) {
 		const struct layout *l = &layouts[i];
-		struct scan_tiff_page pg = {l->w,  i == 1 ? 0 : l->h, l->bits, l->samples, l->res,
-					    l->res};
+		struct scan_tiff_page pg = {l->w,   i == 1 ? 0 : l->h, l->bits, l->samples, l->res,
+					    l->res, SCAN_TIFF_DEFLATE, 0};
 
 		CHECK(scan_tiff_page_begin(t, &pg, settings) == 0);
 		CHECK(scan_tiff_row_bytes(t) == row_bytes(l));
@@ -106,7 +110,7 @@ static int write_file(const char *path, size_t n, int abort_extra)
 		CHECK(scan_tiff_page_end(t) == 0);
 	}
 	if (abort_extra) {
-		struct scan_tiff_page pg = {100, 50, 8, 1, 300, 300};
+		struct scan_tiff_page pg = {100, 50, 8, 1, 300, 300, SCAN_TIFF_DEFLATE, 0};
 
 		CHECK(scan_tiff_page_begin(t, &pg, NULL) == 0);
 		memset(row, 0x55, sizeof(row));
@@ -212,7 +216,7 @@ static void check_incomplete(const char *path)
 	struct scan_tiff_meta meta = {"V", "M", "S", "", "unit"};
 	char err[512];
 	scan_tiff *t = scan_tiff_create(path, &meta, 0, err, sizeof(err));
-	struct scan_tiff_page pg = {16, 10, 8, 1, 300, 300};
+	struct scan_tiff_page pg = {16, 10, 8, 1, 300, 300, SCAN_TIFF_DEFLATE, 0};
 	unsigned char row[16] = {0};
 	int y;
 
@@ -227,6 +231,164 @@ static void check_incomplete(const char *path)
 	scan_tiff_close(t, NULL, 0);
 	/* the file must not exist twice: create refuses an existing path */
 	CHECK(scan_tiff_create(path, &meta, 0, err, sizeof(err)) == NULL);
+}
+
+/* Write page l (fill_row page 0) alone into path; its digest into hex. */
+static int page_file(const char *path, const struct layout *l, char hex[SCAN_TIFF_SHA_HEX])
+{
+	struct scan_tiff_meta meta = {"V", "M", "S", "op", "unit"};
+	struct scan_tiff_page pg = {l->w,   l->h,	l->bits,	   l->samples,
+				    l->res, l->res / 2, SCAN_TIFF_DEFLATE, 0};
+	char err[256];
+	unsigned char row[4096];
+	scan_tiff *t = scan_tiff_create(path, &meta, 0, err, sizeof(err));
+	uint32_t y;
+
+	if (t == NULL)
+		return -1;
+	CHECK(scan_tiff_page_begin(t, &pg, NULL) == 0);
+	for (y = 0; y < l->h; y++) {
+		fill_row(l, 0, y, row);
+		CHECK(scan_tiff_page_row(t, row) == 0);
+	}
+	CHECK(scan_tiff_page_end(t) == 0);
+	snprintf(hex, SCAN_TIFF_SHA_HEX, "%s", scan_tiff_page_info(t, 0)->sha256);
+	return scan_tiff_close(t, err, sizeof(err));
+}
+
+/* The page (w x h) of directory dir of path, decoded, into a new buffer. */
+static unsigned char *read_page(const char *path, int dir, uint32_t *w, uint32_t *h, float *xr,
+				float *yr)
+{
+	struct tiffpage_errs msg;
+	TIFF *tif;
+	unsigned char *p;
+	uint32_t y;
+	tmsize_t sl;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.tag = "read_page";
+	if ((tif = tiffpage_open(path, 0, &msg)) == NULL || !TIFFSetDirectory(tif, (tdir_t)dir))
+		return NULL;
+	TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, w);
+	TIFFGetField(tif, TIFFTAG_IMAGELENGTH, h);
+	TIFFGetField(tif, TIFFTAG_XRESOLUTION, xr);
+	TIFFGetField(tif, TIFFTAG_YRESOLUTION, yr);
+	sl = TIFFScanlineSize(tif);
+	p = malloc((size_t)sl * *h);
+	for (y = 0; y < *h; y++)
+		TIFFReadScanline(tif, p + (size_t)y * (size_t)sl, y, 0);
+	TIFFClose(tif);
+	return p;
+}
+
+/* Copy and transcode page files into one file and check every page. */
+static void check_copy(const char *dir)
+{
+	struct scan_tiff_meta meta = {"V", "M", "S", "op", "unit"};
+	static const int rots[] = {0, 90, 180, 270};
+	char src[NLAYOUTS][SCAN_TIFF_SHA_HEX], err[256], hex[2 * NLAYOUTS][SCAN_TIFF_SHA_HEX];
+	char *paths[NLAYOUTS], *out = fio_join(dir, "letter.tiff"),
+			       *jp = fio_join(dir, "jpeg.tiff");
+	scan_tiff *t;
+	size_t i;
+	int k = 0;
+
+	for (i = 0; i < NLAYOUTS; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "page%zu.tiff", i);
+		paths[i] = fio_join(dir, name);
+		CHECK(page_file(paths[i], &layouts[i], src[i]) == 0);
+	}
+	t = scan_tiff_create(out, &meta, 0, err, sizeof(err));
+	for (i = 0; i < NLAYOUTS; i++) {
+		const struct layout *l = &layouts[i];
+		struct scan_tiff_page pg = {l->w,   l->h,	l->bits,	   l->samples,
+					    l->res, l->res / 2, SCAN_TIFF_DEFLATE, 0};
+		int rot = rots[i % 4];
+
+		/* strips copied as they are: the same digest */
+		CHECK(scan_tiff_page_copy(t, paths[i], &pg, src[i], NULL) == 0);
+		CHECK(strcmp(scan_tiff_page_info(t, k++)->sha256, src[i]) == 0);
+		/* decoded, turned, encoded as LZW */
+		pg.compression = SCAN_TIFF_LZW;
+		CHECK(scan_tiff_page_transcode(t, paths[i], &pg, rot, NULL) == 0);
+		CHECK(strcmp(scan_tiff_page_info(t, k)->compression, l->bits == 1 ? "g4" : "lzw") ==
+		      0);
+		CHECK(rot != 0 || strcmp(scan_tiff_page_info(t, k)->sha256, src[i]) == 0);
+		k++;
+	}
+	for (i = 0; i < (size_t)k; i++)
+		snprintf(hex[i], SCAN_TIFF_SHA_HEX, "%s", scan_tiff_page_info(t, (int)i)->sha256);
+	CHECK(scan_tiff_close(t, err, sizeof(err)) == 0);
+	{
+		char(*got)[SCAN_TIFF_SHA_HEX] = calloc((size_t)k, SCAN_TIFF_SHA_HEX);
+
+		/* every digest recorded is the one a reader computes from the file */
+		CHECK(scan_tiff_file_digests(out, 0, got, k, err, sizeof(err)) == 0);
+		for (i = 0; i < (size_t)k; i++)
+			CHECK(strcmp(got[i], hex[i]) == 0);
+		CHECK(scan_tiff_file_digests(out, 0, got, k - 1, err, sizeof(err)) == -1);
+		free(got);
+	}
+	/* the turned pages: pixel for pixel what scan_rotate makes of the original */
+	for (i = 0; i < NLAYOUTS; i++) {
+		const struct layout *l = &layouts[i];
+		int rot = rots[i % 4];
+		uint32_t w, h, ow, oh, dw, dh;
+		float xr, yr, oxr, oyr;
+		unsigned char *orig = read_page(out, (int)(2 * i), &ow, &oh, &oxr, &oyr);
+		unsigned char *turned = read_page(out, (int)(2 * i + 1), &w, &h, &xr, &yr),
+			      *want = NULL;
+
+		CHECK(orig != NULL && turned != NULL && ow == l->w && oh == l->h);
+		if (rot == 0) {
+			CHECK(memcmp(orig, turned, row_bytes(l) * l->h) == 0);
+		} else if (orig != NULL && turned != NULL) {
+			CHECK(scan_rotate(orig, ow, oh, l->bits, l->samples, rot, &want, &dw,
+					  &dh) == 0);
+			CHECK(w == dw && h == dh);
+			CHECK(want != NULL &&
+			      memcmp(turned, want,
+				     scan_rotate_row_bytes(dw, l->bits, l->samples) * dh) == 0);
+			CHECK(rot == 180 ? (xr == oxr && yr == oyr) : (xr == oyr && yr == oxr));
+		}
+		free(want);
+		free(orig);
+		free(turned);
+	}
+	/* JPEG: 8-bit pages only (others stay lossless), digests from the file */
+	t = scan_tiff_create(jp, &meta, 0, err, sizeof(err));
+	k = 0;
+	for (i = 0; i < NLAYOUTS; i++) {
+		const struct layout *l = &layouts[i];
+		struct scan_tiff_page pg = {l->w,   l->h,   l->bits,	    l->samples,
+					    l->res, l->res, SCAN_TIFF_JPEG, 75};
+
+		CHECK(scan_tiff_page_transcode(t, paths[i], &pg, 0, NULL) == 0);
+		CHECK(strcmp(scan_tiff_page_info(t, k)->compression, l->bits == 8 ? "jpeg"
+								     : l->bits == 1
+									 ? "g4"
+									 : "deflate") == 0);
+		CHECK((l->bits == 8) == (scan_tiff_page_info(t, k)->sha256[0] == '\0'));
+		k++;
+	}
+	CHECK(scan_tiff_close(t, err, sizeof(err)) == 0);
+	{
+		char(*got)[SCAN_TIFF_SHA_HEX] = calloc((size_t)k, SCAN_TIFF_SHA_HEX);
+
+		CHECK(scan_tiff_file_digests(jp, 0, got, k, err, sizeof(err)) == 0);
+		/* the lossless pages keep their digest, the JPEG ones get one */
+		for (i = 0; i < NLAYOUTS; i++)
+			CHECK(layouts[i].bits == 8 ? strlen(got[i]) == 64
+						   : strcmp(got[i], src[i]) == 0);
+		free(got);
+	}
+	for (i = 0; i < NLAYOUTS; i++)
+		free(paths[i]);
+	free(out);
+	free(jp);
 }
 
 int main(void)
@@ -256,6 +418,7 @@ int main(void)
 		free(c2);
 	}
 	check_incomplete(c);
+	check_copy(dir);
 	fio_rmtree(dir);
 	free(a);
 	free(b);
