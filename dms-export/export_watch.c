@@ -33,6 +33,19 @@ struct export_watch {
 
 static pid_t watch_stuck[EXPORT_WATCH_MAX_STUCK];
 
+/* The number of a /proc/self/fd entry, or -1 ("." and ".." included). */
+static int export_watch_fd_name(const char *name)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(name, &end, 10);
+	if (errno != 0 || end == name || *end != '\0' || v < 0 || v > INT_MAX)
+		return -1;
+	return (int)v;
+}
+
 /* A pipe whose ends are closed on exec. 0 or -1. */
 static int watch_pipe(int fds[2])
 {
@@ -57,7 +70,7 @@ void export_watch_close_fds(int keep1, int keep2)
 	}
 	/* only the open ones (a loop to _SC_OPEN_MAX costs a million calls) */
 	while ((de = readdir(d)) != NULL && n < (int)(sizeof(fds) / sizeof(fds[0]))) {
-		fd = atoi(de->d_name);
+		fd = export_watch_fd_name(de->d_name);
 		if (fd >= 3 && fd != dirfd(d) && fd != keep1 && fd != keep2)
 			fds[n++] = fd;
 	}
@@ -78,7 +91,7 @@ void export_watch_close_path(const char *path)
 	if (realpath(path, real) != NULL) /* readlink gives the resolved path */
 		path = real;
 	while ((de = readdir(d)) != NULL) {
-		int fd = atoi(de->d_name);
+		int fd = export_watch_fd_name(de->d_name);
 
 		if (fd < 3 || fd == dirfd(d))
 			continue;

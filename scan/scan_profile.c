@@ -259,7 +259,7 @@ int scan_conf_load(const char *conf_dir, const settings *set, struct scan_conf *
 	char *file = fio_join(conf_dir, "scan.yaml");
 	struct scan_profile def;
 	int fault = 2;
-	size_t i, len;
+	size_t i, len, used;
 
 	memset(sc, 0, sizeof(*sc));
 	sc->root = conf_load(file, e);
@@ -344,11 +344,9 @@ int scan_conf_load(const char *conf_dir, const settings *set, struct scan_conf *
 	for (i = 0, len = 1; i < sc->nprofiles; i++)
 		len += strlen(sc->profiles[i].name) + 2;
 	sc->names = xcalloc(1, len);
-	for (i = 0; i < sc->nprofiles; i++) {
-		if (i > 0)
-			strcat(sc->names, ", ");
-		strcat(sc->names, sc->profiles[i].name);
-	}
+	for (i = 0, used = 0; i < sc->nprofiles; i++)
+		used += (size_t)snprintf(sc->names + used, len - used, "%s%s", i > 0 ? ", " : "",
+					 sc->profiles[i].name);
 	if (scd != NULL)
 		sc->sane_config_dir = settings_resolve(conf_dir, scd);
 	sc->lim.max_alloc = SCAN_TIFF_MAX_ALLOC;
