@@ -228,6 +228,13 @@ static json_object *classify_early_json(classify_engine *eng, const struct class
 	json_object_object_add(o, "region", json_object_new_string("top 40% of page 1"));
 	json_object_object_add(o, "scale", json_object_new_double(CLASSIFY_OCR_EARLY_SCALE));
 	json_object_object_add(o, "cpu_seconds", json_object_new_double(ce->cpu));
+	if (ce->res.n_pages > 0 && ce->res.page != NULL) {
+		json_object_object_add(o, "rotation",
+				       json_object_new_int(ce->res.page[0].rotation));
+		json_object_object_add(
+		    o, "osd_confidence",
+		    ce->res.page[0].osd_conf < 0 ? NULL : classify_num(ce->res.page[0].osd_conf));
+	}
 	json_object_object_add(o, "confidence",
 			       json_object_new_double(ce->res.n_pages ? ce->res.conf[0] : 0.0));
 	return o;
@@ -358,6 +365,29 @@ json_object *classify_section(classify_engine *eng, const struct classify_ocr_re
 	for (i = 0; i < res->n_pages; i++)
 		json_object_array_add(conf, classify_num(res->conf[i]));
 	json_object_object_add(ocr, "confidence", conf);
+	{
+		json_object *rot = json_object_new_array(), *osdc = json_object_new_array();
+		json_object *passes = json_object_new_array(), *den = json_object_new_array();
+		json_object *turned = json_object_new_array();
+
+		for (i = 0; i < res->n_pages && res->page != NULL; i++) {
+			const struct classify_ocr_page *pg = &res->page[i];
+
+			json_object_array_add(rot, json_object_new_int(pg->rotation));
+			json_object_array_add(osdc,
+					      pg->osd_conf < 0 ? NULL : classify_num(pg->osd_conf));
+			json_object_array_add(passes, json_object_new_int(pg->passes));
+			json_object_array_add(den, json_object_new_boolean(pg->denoised));
+			if (pg->rotation != 0)
+				json_object_array_add(turned, json_object_new_int((int)i + 1));
+		}
+		json_object_object_add(ocr, "rotation", rot);
+		json_object_object_add(ocr, "osd_confidence", osdc);
+		json_object_object_add(ocr, "passes", passes);
+		json_object_object_add(ocr, "denoised", den);
+		json_object_object_add(ocr, "rotated_pages", turned);
+		json_object_object_add(ocr, "osd", json_object_new_boolean(res->osd));
+	}
 	json_object_object_add(ocr, "pages", json_object_new_int((int)res->n_pages));
 	json_object_object_add(ocr, "utf8_cleaned", json_object_new_boolean(res->cleaned));
 	json_object_object_add(o, "ocr", ocr);

@@ -9,13 +9,24 @@
  * Bounds on a hostile image: libtiff's allocation limit, OCR_MAX_SIDE pixels per
  * side, the per-page time limit here; the per-letter wall-clock limit and the
  * RLIMIT_AS of the worker process in common/stage.c (conf/classify.yaml).
+ *
+ * Memory: the worker stays flat because (1) grainy pages are smoothed
+ * before recognition - on a sparse page under sigma-30 noise tesseract otherwise
+ * segments tens of thousands of speckle blobs, grows the heap by about 300 MB and
+ * runs into the page time limit - and (2) after a letter that left more than
+ * OCR_TRIM_FREE of free heap (a large page), glibc is told to hand it back
+ * (malloc_trim). Measured with mallinfo2 after such a page: heap 339 MB, of it
+ * 56 MB in use and 283 MB free but kept (freed chunks lie below live ones), RSS
+ * 356 MB; trimmed 88 MB. In use stays flat from letter to letter (no leak).
  */
 #include "classify_ocr.h"
 
 #include <errno.h>
 #include <leptonica/allheaders.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +42,52 @@
 #define OCR_MAX_SIDE 20000		/* pixels; 1.6 m at 300 dpi */
 #define OCR_DEFAULT_DPI 300		/* for images that do not say */
 
+/*
+ * When a page is shown to orientation detection: its mean word confidence is below
+ * OCR_POOR_CONF (full pass; upright pages of the benchmark corpus, clean, grainy or
+ * skewed by 2-5 degrees, read at 75 or more, turned ones at 33-59) or
+ * OCR_POOR_CONF_EARLY (the reduced top region: upright 56 or more, upside down 45 or
+ * less), or the layout analysis found most of the text in lines that are not upright
+ * (a page turned by 90 degrees: tesseract reads such lines sideways, often with a good
+ * confidence). OSD's verdict is taken from OCR_OSD_MIN_CONF on (its confidence is the
+ * margin over the next orientation; about 15 is sure, receipts reach only 6-10), and
+ * only if the turned page then reads better than before (OSD said 180 or 270 with
+ * at most 0.6 for upright pages of the corpus, 1.0-30 for most turned ones).
+ */
+#define OCR_POOR_CONF 65
+#define OCR_POOR_CONF_EARLY 50
+#define OCR_OSD_MIN_CONF 1.0
+/*
+ * Grain: the median absolute difference of horizontally adjacent light pixels. Clean
+ * renders read 0, real scans and photographed receipts 0-3, sigma-30 noise 9-17. From
+ * OCR_NOISE_MEDIAN on, the page is smoothed (see ocr_clean_page) before recognition.
+ */
+#define OCR_NOISE_MEDIAN 6
+#define OCR_NOISE_ROW_STEP 4 /* the estimate reads every fourth row: about 4 ms a page */
+/*
+ * After a letter, free heap memory beyond this is handed back to the system.
+ * A letter leaves about 35 MB free between live chunks; trimming that every time
+ * costs 3-8 % CPU (the next page faults the pages in again), so only what a
+ * large page left behind is returned.
+ */
+#define OCR_TRIM_FREE (64u << 20)
+
+/* The orientation the last early pass found for page 1 of a file (see classify_ocr_run). */
+struct ocr_hint {
+	int valid;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct classify_ocr_page page;
+};
+
 struct classify_ocr {
 	TessBaseAPI *api;
 	TessBaseAPI *early; /* the early pass: the first language only, about 1/3 cheaper */
+	TessBaseAPI *osd;   /* orientation detection ("osd", legacy engine); NULL without it */
 	char *langs;
+	struct ocr_hint hint;
 };
 
 /* Write a formatted message into err. */
@@ -105,6 +158,21 @@ classify_ocr *classify_ocr_open(const char *langs, char *err, size_t errlen)
 				TessBaseAPISetVariable(o->early, "debug_file", "/dev/null");
 		}
 	}
+	/* OSD needs the legacy engine and its own model: about 31 MB more per worker,
+	 * loaded here so that the worker's memory does not step up at the first
+	 * turned page */
+	if ((o->osd = TessBaseAPICreate()) != NULL &&
+	    TessBaseAPIInit2(o->osd, NULL, "osd", OEM_TESSERACT_ONLY) != 0) {
+		log_warnx("tesseract cannot load 'osd' (install tesseract-ocr-osd): pages turned "
+			  "by 90 or 180 degrees are read as they lie");
+		TessBaseAPIDelete(o->osd);
+		o->osd = NULL;
+	}
+	if (o->osd != NULL) {
+		TessBaseAPISetPageSegMode(o->osd, PSM_OSD_ONLY);
+		if (getenv("MAILROOM_DEBUG") == NULL)
+			TessBaseAPISetVariable(o->osd, "debug_file", "/dev/null");
+	}
 	return o;
 }
 
@@ -119,6 +187,10 @@ classify_ocr *classify_ocr_close(classify_ocr *o)
 	if (o->early != NULL) {
 		TessBaseAPIEnd(o->early);
 		TessBaseAPIDelete(o->early);
+	}
+	if (o->osd != NULL) {
+		TessBaseAPIEnd(o->osd);
+		TessBaseAPIDelete(o->osd);
 	}
 	free(o->langs);
 	free(o);
@@ -141,6 +213,8 @@ void classify_ocr_result_free(struct classify_ocr_result *res)
 	buf_free(&res->top);
 	free(res->conf);
 	res->conf = NULL;
+	free(res->page);
+	res->page = NULL;
 	res->n_pages = 0;
 }
 
@@ -362,15 +436,275 @@ double classify_ocr_cpu(void)
 	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }
 
+/*
+ * The grain of the page's light paper: the median absolute difference of
+ * horizontally adjacent pixels that are both light (>= 128), on every
+ * OCR_NOISE_ROW_STEP-th row. Text edges are mostly excluded by the lightness
+ * test, and a median ignores the rest. 0 for depths it does not read (binary,
+ * colour-mapped, 16 bpp): those are left alone.
+ */
+static int ocr_noise_level(PIX *pix)
+{
+	l_int32 w = pixGetWidth(pix), h = pixGetHeight(pix), wpl = pixGetWpl(pix);
+	l_int32 d = pixGetDepth(pix), x, y;
+	l_uint32 *data = pixGetData(pix);
+	unsigned long hist[256] = {0}, n = 0, acc = 0;
+	int v;
+
+	if ((d != 8 && d != 32) || pixGetColormap(pix) != NULL || data == NULL)
+		return 0;
+	for (y = 0; y < h; y += OCR_NOISE_ROW_STEP) {
+		l_uint32 *line = data + (size_t)y * (size_t)wpl;
+		int prev = -1, cur;
+
+		for (x = 0; x < w; x++) {
+			if (d == 8) {
+				cur = GET_DATA_BYTE(line, x);
+			} else {
+				l_int32 r, g, b;
+
+				extractRGBValues(line[x], &r, &g, &b);
+				cur = (77 * r + 150 * g + 29 * b) >> 8;
+			}
+			if (prev >= 128 && cur >= 128) {
+				hist[abs(cur - prev)]++;
+				n++;
+			}
+			prev = cur;
+		}
+	}
+	for (v = 0; v < 256 && n > 0; v++) {
+		acc += hist[v];
+		if (2 * acc >= n)
+			return v;
+	}
+	return 0;
+}
+
+/*
+ * The page to recognise: a grainy page smoothed (3x3 mean) to 8-bit gray
+ * (*denoised set), any other a new reference to pix. NULL if smoothing failed.
+ * On the 20 sigma-30 pages of ../shared/ocr-pages the mean keeps the word recall
+ * (0.969) and CPU of the unfiltered pages; a 3x3 median loses recall (0.950) and
+ * costs 0.28 s more a page. Both turn a sparse grainy page from 127 s into 0.4 s.
+ */
+static PIX *ocr_clean_page(const char *log_id, size_t page, PIX *pix, int *denoised)
+{
+	PIX *g, *m;
+	int level = ocr_noise_level(pix);
+
+	*denoised = 0;
+	if (level < OCR_NOISE_MEDIAN)
+		return pixClone(pix);
+	if ((g = pixConvertTo8(pix, 0)) == NULL)
+		return NULL;
+	m = pixBlockconvGray(g, NULL, 1, 1);
+	pixDestroy(&g);
+	if (m == NULL)
+		return NULL;
+	pixCopyResolution(m, pix);
+	*denoised = 1;
+	log_debug("%s: page %zu is grainy (%d); smoothed before recognition", log_id, page, level);
+	return m;
+}
+
+/* pix turned clockwise by rotation degrees (0, 90, 180, 270): a new reference, or NULL. */
+static PIX *ocr_turn(PIX *pix, int rotation)
+{
+	PIX *r;
+
+	if (rotation == 0)
+		return pixClone(pix);
+	if ((r = pixRotateOrth(pix, rotation / 90)) == NULL)
+		return NULL;
+	if (rotation == 180)
+		pixCopyResolution(r, pix);
+	else
+		pixSetResolution(r, pixGetYRes(pix), pixGetXRes(pix));
+	return r;
+}
+
+/*
+ * Ask tesseract's orientation detection how pix lies: 0 with *deg (the
+ * clockwise turn of the text in pix: 0, 90, 180, 270) and *conf; when it cannot
+ * tell (too few letters) *deg and *conf are 0. -1 without the osd model.
+ */
+static int ocr_osd(classify_ocr *o, PIX *pix, int *deg, double *conf)
+{
+	float oc = 0.0f, sc = 0.0f;
+	int d = -1, ok;
+
+	if (o->osd == NULL)
+		return -1;
+	TessBaseAPISetImage2(o->osd, pix);
+	TessBaseAPISetSourceResolution(o->osd,
+				       pixGetYRes(pix) > 0 ? pixGetYRes(pix) : OCR_DEFAULT_DPI);
+	/* XXX capi.h says to free the script name with TessDeleteText, but it points into
+	 * the engine's character set (baseapi.cpp): not asked for at all. */
+	ok = TessBaseAPIDetectOrientationScript(o->osd, &d, &oc, NULL, &sc);
+	TessBaseAPIClear(o->osd);
+	if (!ok || d < 0 || d >= 360 || d % 90 != 0 || oc < 0.0f) {
+		d = 0;
+		oc = 0.0f;
+	}
+	*deg = d;
+	*conf = oc;
+	return 0;
+}
+
+/*
+ * 1 if most text lines of the last recognition run down the image rather than
+ * across it: on a page turned by 90 degrees tesseract finds the lines, turns
+ * them itself and reads them with a good confidence (the layout then reports
+ * them upright), but their boxes stay tall and narrow. A line counts when one
+ * side is more than twice the other, so single characters do not.
+ */
+static int ocr_lines_turned(TessBaseAPI *api)
+{
+	TessResultIterator *it = TessBaseAPIGetIterator(api);
+	TessPageIterator *pit;
+	long across = 0, down = 0;
+
+	if (it == NULL)
+		return 0;
+	pit = TessResultIteratorGetPageIterator(it);
+	do {
+		TessOrientation orient = ORIENTATION_PAGE_UP;
+		TessWritingDirection wd;
+		TessTextlineOrder order;
+		float deskew;
+		int l, t, r, b, w, h;
+
+		if (!TessPageIteratorBoundingBox(pit, RIL_TEXTLINE, &l, &t, &r, &b))
+			continue;
+		TessPageIteratorOrientation(pit, &orient, &wd, &order, &deskew);
+		w = r - l;
+		h = b - t;
+		if (orient == ORIENTATION_PAGE_RIGHT || orient == ORIENTATION_PAGE_LEFT)
+			down++;
+		else if (h > 2 * w)
+			down++;
+		else if (w > 2 * h)
+			across++;
+	} while (TessPageIteratorNext(pit, RIL_TEXTLINE));
+	TessResultIteratorDelete(it);
+	return down > across;
+}
+
+/* How well the last recognition on api reads: its mean confidence and whether
+ * its lines run down the image. */
+struct ocr_reading {
+	int conf;
+	int turned;
+};
+
+/* Judge the last recognition on api; 1 if it reads badly enough to ask OSD (see
+ * OCR_POOR_CONF). */
+static int ocr_reads_badly(TessBaseAPI *api, int poor_conf, struct ocr_reading *rd)
+{
+	rd->conf = TessBaseAPIMeanTextConf(api);
+	rd->turned = ocr_lines_turned(api);
+	return rd->conf < poor_conf || rd->turned;
+}
+
+/* 1 if reading b (of the page turned as OSD said) is better than a: lines across
+ * the image beat lines down it, then the higher confidence wins. */
+static int ocr_reads_better(const struct ocr_reading *b, const struct ocr_reading *a)
+{
+	if (a->turned != b->turned)
+		return a->turned;
+	return b->conf > a->conf;
+}
+
+/*
+ * Set how page 1 of image lies for the next classify_ocr_run on the same file;
+ * without a stat of the file no hint is kept.
+ */
+static void ocr_hint_set(classify_ocr *o, const char *image, const struct classify_ocr_page *pg)
+{
+	struct stat st;
+
+	o->hint.valid = 0;
+	if (stat(image, &st) == -1)
+		return;
+	o->hint.dev = st.st_dev;
+	o->hint.ino = st.st_ino;
+	o->hint.size = st.st_size;
+	o->hint.mtime = st.st_mtim;
+	o->hint.page = *pg;
+	o->hint.valid = 1;
+}
+
+/* Take the hint for page 1 of image if the early pass left one for this very file. */
+static int ocr_hint_take(classify_ocr *o, const char *image, struct classify_ocr_page *pg)
+{
+	struct stat st;
+	int match;
+
+	if (!o->hint.valid)
+		return 0;
+	o->hint.valid = 0;
+	match = stat(image, &st) == 0 && st.st_dev == o->hint.dev && st.st_ino == o->hint.ino &&
+		st.st_size == o->hint.size && st.st_mtim.tv_sec == o->hint.mtime.tv_sec &&
+		st.st_mtim.tv_nsec == o->hint.mtime.tv_nsec;
+	if (match) {
+		pg->rotation = o->hint.page.rotation;
+		pg->osd_conf = o->hint.page.osd_conf;
+	}
+	return match;
+}
+
+/* The early pass's image: the top region of pix turned by rotation, reduced. NULL on failure. */
+static PIX *ocr_early_region(PIX *pix, int rotation)
+{
+	PIX *turned, *top = NULL, *small = NULL;
+	BOX *box = NULL;
+	l_int32 w, h;
+
+	if ((turned = ocr_turn(pix, rotation)) == NULL)
+		return NULL;
+	w = pixGetWidth(turned);
+	h = pixGetHeight(turned);
+	if ((box = boxCreate(0, 0, w, (l_int32)(h * CLASSIFY_OCR_TOP_FRACTION))) != NULL &&
+	    (top = pixClipRectangle(turned, box, NULL)) != NULL &&
+	    (small = pixScale(top, CLASSIFY_OCR_EARLY_SCALE, CLASSIFY_OCR_EARLY_SCALE)) != NULL)
+		pixSetResolution(small, (l_int32)(pixGetXRes(turned) * CLASSIFY_OCR_EARLY_SCALE),
+				 (l_int32)(pixGetYRes(turned) * CLASSIFY_OCR_EARLY_SCALE));
+	boxDestroy(&box);
+	pixDestroy(&top);
+	pixDestroy(&turned);
+	return small;
+}
+
+/* Recognise the early region of pix turned by rotation on api: its text (TessDeleteText), NULL. */
+static char *ocr_early_read(TessBaseAPI *api, PIX *pix, int rotation)
+{
+	PIX *small;
+	char *txt = NULL;
+
+	if ((small = ocr_early_region(pix, rotation)) == NULL)
+		return NULL;
+	/* automatic layout: the letterhead, address and information blocks are
+	 * separate columns; reading them as one block costs a third more */
+	TessBaseAPISetPageSegMode(api, PSM_AUTO);
+	TessBaseAPISetImage2(api, small);
+	TessBaseAPISetSourceResolution(api, pixGetXRes(small));
+	if (TessBaseAPIRecognize(api, NULL) == 0)
+		txt = TessBaseAPIGetUTF8Text(api);
+	pixDestroy(&small);
+	return txt;
+}
+
 int classify_ocr_early(classify_ocr *o, const char *log_id, const char *image, const char *display,
 		       struct classify_ocr_result *res, char *err, size_t errlen)
 {
 	size_t pages = 1, off = 0;
-	int is_tiff = 0, rc, c;
-	PIX *pix = NULL, *top = NULL, *small = NULL;
-	BOX *box = NULL;
-	char *txt;
-	l_int32 w, h;
+	int is_tiff = 0, rc, c, deg = 0, denoised = 0;
+	struct ocr_reading rd = {0, 0}, rd2;
+	PIX *pix = NULL, *clean = NULL;
+	char *txt = NULL, *txt2;
+	double oc = -1.0;
+	struct classify_ocr_page pg = {0, -1.0, 1, 0};
 	TessBaseAPI *api = o->early != NULL ? o->early : o->api;
 
 	if (display == NULL)
@@ -378,6 +712,8 @@ int classify_ocr_early(classify_ocr *o, const char *log_id, const char *image, c
 	memset(res, 0, sizeof(*res));
 	buf_init(&res->text, CLASSIFY_OCR_TEXT_MAX);
 	buf_init(&res->top, CLASSIFY_OCR_TEXT_MAX);
+	res->osd = o->osd != NULL;
+	o->hint.valid = 0;
 	if ((rc = ocr_check_image(image, display, &is_tiff, &pages, err, errlen)) != 0)
 		return rc;
 	rc = CLASSIFY_OCR_UNREADABLE;
@@ -385,53 +721,153 @@ int classify_ocr_early(classify_ocr *o, const char *log_id, const char *image, c
 		ocr_err(err, errlen, "%s: page 1 cannot be decoded; rescan the letter", display);
 		goto out;
 	}
-	w = pixGetWidth(pix);
-	h = pixGetHeight(pix);
 	if (pixGetXRes(pix) <= 0 || pixGetYRes(pix) <= 0)
 		pixSetResolution(pix, OCR_DEFAULT_DPI, OCR_DEFAULT_DPI);
-	box = boxCreate(0, 0, w, (l_int32)(h * CLASSIFY_OCR_TOP_FRACTION));
-	if (box == NULL || (top = pixClipRectangle(pix, box, NULL)) == NULL ||
-	    (small = pixScale(top, CLASSIFY_OCR_EARLY_SCALE, CLASSIFY_OCR_EARLY_SCALE)) == NULL) {
-		ocr_err(err, errlen, "%s: page 1 cannot be reduced for the early pass", display);
-		rc = CLASSIFY_OCR_FAILED;
+	rc = CLASSIFY_OCR_FAILED;
+	if ((txt = ocr_early_read(api, pix, 0)) == NULL) {
+		ocr_err(err, errlen, "%s: the top of page 1 could not be recognised", display);
 		goto out;
 	}
-	pixSetResolution(small, (l_int32)(pixGetXRes(pix) * CLASSIFY_OCR_EARLY_SCALE),
-			 (l_int32)(pixGetYRes(pix) * CLASSIFY_OCR_EARLY_SCALE));
-	/* automatic layout: the letterhead, address and information blocks are
-	 * separate columns; reading them as one block costs a third more */
-	TessBaseAPISetPageSegMode(api, PSM_AUTO);
-	TessBaseAPISetImage2(api, small);
-	TessBaseAPISetSourceResolution(api, pixGetXRes(small));
-	if (TessBaseAPIRecognize(api, NULL) != 0 || (txt = TessBaseAPIGetUTF8Text(api)) == NULL) {
-		ocr_err(err, errlen, "%s: the top of page 1 could not be recognised", display);
-		rc = CLASSIFY_OCR_FAILED;
-		goto out;
+	/* the orientation is decided on the whole page, before the top region is cut */
+	if (ocr_reads_badly(api, OCR_POOR_CONF_EARLY, &rd) && o->osd != NULL) {
+		TessBaseAPIClear(api);
+		if ((clean = ocr_clean_page(log_id, 1, pix, &denoised)) != NULL &&
+		    ocr_osd(o, clean, &deg, &oc) == 0) {
+			pg.osd_conf = oc;
+			log_debug("%s: early pass: page 1 reads badly (confidence %d%s); OSD: "
+				  "turned %d degrees, confidence %.1f",
+				  log_id, rd.conf, rd.turned ? ", lines run down" : "", deg, oc);
+		}
+		if (pg.osd_conf >= OCR_OSD_MIN_CONF && deg != 0) {
+			pg.passes++;
+			if ((txt2 = ocr_early_read(api, pix, (360 - deg) % 360)) != NULL) {
+				ocr_reads_badly(api, OCR_POOR_CONF_EARLY, &rd2);
+				if (ocr_reads_better(&rd2, &rd)) {
+					TessDeleteText(txt);
+					txt = txt2;
+					rd = rd2;
+					pg.rotation = (360 - deg) % 360;
+				} else {
+					TessDeleteText(txt2);
+				}
+			}
+		}
 	}
 	c = classify_ocr_clean_utf8(txt, strlen(txt), &res->text);
 	if (c != -1)
 		c = classify_ocr_clean_utf8(txt, strlen(txt), &res->top) == -1 ? -1 : c;
-	TessDeleteText(txt);
 	if (c == -1) {
 		ocr_err(err, errlen, "%s: OCR text larger than %u bytes", display,
 			CLASSIFY_OCR_TEXT_MAX);
+		rc = CLASSIFY_OCR_UNREADABLE;
 		goto out;
 	}
 	res->cleaned = c == 1;
 	res->conf = xcalloc(1, sizeof(*res->conf));
-	res->conf[0] = TessBaseAPIMeanTextConf(api);
+	res->conf[0] = rd.conf;
+	res->page = xcalloc(1, sizeof(*res->page));
+	res->page[0] = pg;
+	res->rotated = pg.rotation != 0;
 	res->n_pages = 1;
 	res->pages_total = pages;
-	log_debug("%s: early pass: %zu bytes, confidence %.0f", log_id, res->text.len,
-		  res->conf[0]);
+	ocr_hint_set(o, image, &pg);
+	log_debug("%s: early pass: %zu bytes, confidence %.0f, %d pass(es), page 1 turned %d "
+		  "degrees clockwise",
+		  log_id, res->text.len, res->conf[0], pg.passes, pg.rotation);
 	rc = 0;
 out:
+	if (txt != NULL)
+		TessDeleteText(txt);
 	TessBaseAPIClear(api);
-	boxDestroy(&box);
-	pixDestroy(&small);
-	pixDestroy(&top);
+	pixDestroy(&clean);
 	pixDestroy(&pix);
 	return rc;
+}
+
+/* Hand free heap memory back to the system when a letter left much of it (OCR_TRIM_FREE). */
+static void ocr_trim(const char *log_id)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	if (mi.fordblks <= OCR_TRIM_FREE)
+		return;
+	malloc_trim(0);
+	log_debug("%s: %zu MB of free heap handed back", log_id, mi.fordblks >> 20);
+}
+
+/* Recognise pix on the main engine within the page time limit; name is the file
+ * the PDF renderer may copy JPEG or PNG data from (NULL: it encodes pix). */
+static int ocr_recognise(classify_ocr *o, PIX *pix, size_t i, const char *name)
+{
+	return TessBaseAPIProcessPage(o->api, pix, (int)i, name, NULL, OCR_PAGE_TIMEOUT_MS, NULL)
+		   ? 0
+		   : -1;
+}
+
+/* *pix turned clockwise by a further delta degrees, replacing it (a 32-bpp A4 page at
+ * 300 dpi is 36 MB: never hold two turns of it). -1 if turning failed (*pix then NULL). */
+static int ocr_turn_in_place(PIX **pix, int delta)
+{
+	PIX *t;
+
+	if (delta % 360 == 0)
+		return 0;
+	t = ocr_turn(*pix, (delta + 360) % 360);
+	pixDestroy(pix);
+	*pix = t;
+	return t != NULL ? 0 : -1;
+}
+
+/*
+ * Recognise page i into the main engine, upright. *pix is the page as decoded;
+ * this takes it over (ocr_clean_page applied, turned in place) and leaves in
+ * *pix the image the engine holds (the caller destroys it). pg->rotation is the
+ * orientation to try first and becomes the one kept; with osd_done OSD is not
+ * asked again. 0, or -1 when a pass failed.
+ */
+static int ocr_page(classify_ocr *o, const char *log_id, PIX **pix, size_t i, const char *image,
+		    int osd_done, struct classify_ocr_page *pg)
+{
+	PIX *clean;
+	int deg = 0, rot2;
+	struct ocr_reading rd = {0, 0}, rd2;
+	double oc = -1.0;
+
+	clean = ocr_clean_page(log_id, i + 1, *pix, &pg->denoised);
+	pixDestroy(pix);
+	*pix = clean;
+	if (clean == NULL || ocr_turn_in_place(pix, pg->rotation) == -1)
+		return -1;
+	pg->passes = 1;
+	if (ocr_recognise(o, *pix, i, pg->rotation == 0 && !pg->denoised ? image : NULL) == -1)
+		return -1;
+	if (osd_done || o->osd == NULL || !ocr_reads_badly(o->api, OCR_POOR_CONF, &rd) ||
+	    ocr_osd(o, *pix, &deg, &oc) == -1)
+		return 0;
+	pg->osd_conf = oc;
+	log_debug("%s: page %zu reads badly (confidence %d%s); OSD: turned %d degrees, "
+		  "confidence %.1f",
+		  log_id, i + 1, rd.conf, rd.turned ? ", lines run down" : "", deg, oc);
+	if (deg == 0 || oc < OCR_OSD_MIN_CONF)
+		return 0;
+	rot2 = (pg->rotation + 360 - deg) % 360;
+	pg->passes++;
+	if (ocr_turn_in_place(pix, rot2 - pg->rotation) == -1 ||
+	    ocr_recognise(o, *pix, i, rot2 == 0 && !pg->denoised ? image : NULL) == -1)
+		return -1;
+	ocr_reads_badly(o->api, OCR_POOR_CONF, &rd2);
+	if (ocr_reads_better(&rd2, &rd)) {
+		pg->rotation = rot2;
+		return 0;
+	}
+	/* OSD was wrong: read the page as it was again (rare: the engine holds one reading) */
+	log_debug("%s: page %zu turned %d degrees reads worse (%d); kept as it was", log_id, i + 1,
+		  rot2, rd2.conf);
+	pg->passes++;
+	if (ocr_turn_in_place(pix, pg->rotation - rot2) == -1 ||
+	    ocr_recognise(o, *pix, i, pg->rotation == 0 && !pg->denoised ? image : NULL) == -1)
+		return -1;
+	return 0;
 }
 
 int classify_ocr_run(classify_ocr *o, const char *log_id, const char *image, const char *display,
@@ -440,7 +876,7 @@ int classify_ocr_run(classify_ocr *o, const char *log_id, const char *image, con
 {
 	TessResultRenderer *rend = NULL;
 	size_t pages = 1, off = 0, i;
-	int is_tiff = 0, rc = CLASSIFY_OCR_FAILED;
+	int is_tiff = 0, rc = CLASSIFY_OCR_FAILED, rotation = 0;
 	PIX *pix = NULL;
 
 	if (display == NULL)
@@ -448,11 +884,15 @@ int classify_ocr_run(classify_ocr *o, const char *log_id, const char *image, con
 	memset(res, 0, sizeof(*res));
 	buf_init(&res->text, CLASSIFY_OCR_TEXT_MAX);
 	buf_init(&res->top, CLASSIFY_OCR_TEXT_MAX);
-	if ((rc = ocr_check_image(image, display, &is_tiff, &pages, err, errlen)) != 0)
+	res->osd = o->osd != NULL;
+	if ((rc = ocr_check_image(image, display, &is_tiff, &pages, err, errlen)) != 0) {
+		o->hint.valid = 0;
 		return rc;
+	}
 	rc = CLASSIFY_OCR_FAILED;
 	res->pages_total = pages;
 	res->conf = xcalloc(pages, sizeof(*res->conf));
+	res->page = xcalloc(pages, sizeof(*res->page));
 	if (pdf_base != NULL) {
 		if ((rend = TessPDFRendererCreate(pdf_base, TessBaseAPIGetDatapath(o->api), 0)) ==
 			NULL ||
@@ -462,9 +902,10 @@ int classify_ocr_run(classify_ocr *o, const char *log_id, const char *image, con
 		}
 	}
 	for (i = 0; i < pages; i++) {
+		struct classify_ocr_page *pg = &res->page[i];
 		char *txt;
 		size_t before;
-		int c;
+		int c, osd_done = 0;
 
 		if ((pix = ocr_read_page(image, is_tiff, &off)) == NULL) {
 			ocr_err(err, errlen, "%s: page %zu cannot be decoded; rescan the letter",
@@ -477,14 +918,30 @@ int classify_ocr_run(classify_ocr *o, const char *log_id, const char *image, con
 				  OCR_DEFAULT_DPI);
 			pixSetResolution(pix, OCR_DEFAULT_DPI, OCR_DEFAULT_DPI);
 		}
-		if (!TessBaseAPIProcessPage(o->api, pix, (int)i, image, NULL, OCR_PAGE_TIMEOUT_MS,
-					    NULL)) {
+		/* page 1 from the early pass's finding, later pages as the page before */
+		pg->rotation = rotation;
+		pg->osd_conf = -1.0;
+		if (i == 0)
+			osd_done = ocr_hint_take(o, image, pg) && pg->osd_conf >= 0.0;
+		if (ocr_page(o, log_id, &pix, i, image, osd_done, pg) == -1) {
 			ocr_err(err, errlen,
 				"%s: page %zu could not be recognised (damaged image or over the "
 				"time limit of %d s); rescan the letter",
 				display, i + 1, OCR_PAGE_TIMEOUT_MS / 1000);
 			rc = CLASSIFY_OCR_UNREADABLE;
 			goto out;
+		}
+		rotation = pg->rotation;
+		if (pg->rotation != 0) {
+			res->rotated++;
+			if (pg->osd_conf >= 0.0)
+				log_info("%s: page %zu lies turned: read after turning it %d "
+					 "degrees clockwise (OSD confidence %.1f)",
+					 log_id, i + 1, pg->rotation, pg->osd_conf);
+			else
+				log_info("%s: page %zu read turned %d degrees clockwise, like the "
+					 "page before",
+					 log_id, i + 1, pg->rotation);
 		}
 		if (rend != NULL && !TessResultRendererAddImage(rend, o->api)) {
 			ocr_err(err, errlen, "ocr.pdf: cannot write page %zu of the PDF rendition",
@@ -513,8 +970,8 @@ int classify_ocr_run(classify_ocr *o, const char *log_id, const char *image, con
 			res->cleaned = 1;
 		}
 		res->conf[i] = TessBaseAPIMeanTextConf(o->api);
-		log_debug("%s: page %zu: %zu bytes of text, confidence %.0f", log_id, i + 1,
-			  res->text.len - before, res->conf[i]);
+		log_debug("%s: page %zu: %zu bytes of text, confidence %.0f, %d pass(es)", log_id,
+			  i + 1, res->text.len - before, res->conf[i], pg->passes);
 		if (i == 0 && ocr_top_region(o->api, pixGetHeight(pix), &res->top) == -1) {
 			ocr_err(err, errlen, "%s: top region text too large", display);
 			rc = CLASSIFY_OCR_UNREADABLE;
@@ -534,10 +991,11 @@ int classify_ocr_run(classify_ocr *o, const char *log_id, const char *image, con
 		buf_add(&res->top, "", 0);
 	rc = 0;
 out:
-	if (pix != NULL)
-		pixDestroy(&pix);
+	o->hint.valid = 0;
+	pixDestroy(&pix);
 	if (rend != NULL)
 		TessDeleteResultRenderer(rend);
 	TessBaseAPIClear(o->api);
+	ocr_trim(log_id);
 	return rc;
 }

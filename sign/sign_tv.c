@@ -398,6 +398,30 @@ static void sign_tv_anomalies(struct tvw *t, const struct sign_tv_input *in)
 				sign_tv_anomaly(t, k, page, s, "capture.anomalies");
 		}
 	}
+	/* pages the OCR found turned (classify: tesseract OSD); the scan product itself
+	 * is as captured, the searchable rendition shows them upright */
+	{
+		json_object *rot = sign_tv_obj(j, "classification.ocr.rotation");
+
+		if (rot != NULL && json_object_is_type(rot, json_type_array)) {
+			n = json_object_array_length(rot);
+			for (i = 0; i < n && count < SIGN_TV_MAX_ANOMALIES; i++) {
+				int deg = json_object_get_int(json_object_array_get_idx(rot, i));
+
+				if (deg != 90 && deg != 180 && deg != 270)
+					continue;
+				snprintf(
+				    text, sizeof(text),
+				    "Seite liegt gedreht im Scanprodukt; für die Texterkennung und "
+				    "die durchsuchbare Wiedergabe (ocr.pdf) um %d Grad im "
+				    "Uhrzeigersinn gedreht",
+				    deg);
+				sign_tv_anomaly(t, "drehung", (long)i + 1, text,
+						"classification.ocr.rotation");
+				count++;
+			}
+		}
+	}
 	if (pages != NULL && json_object_is_type(pages, json_type_array)) {
 		n = json_object_array_length(pages);
 		for (i = 0; i < n && count < SIGN_TV_MAX_ANOMALIES; i++) {

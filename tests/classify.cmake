@@ -8,6 +8,14 @@ mailroom_unit_test(classify_rules_test
 target_compile_definitions(classify_rules_test PRIVATE
   MAILROOM_SOURCE_FALLBACK="${CMAKE_SOURCE_DIR}")
 
+# the OCR engine wrapper on rendered pages: orientation (OSD), grain, the PDF's page
+mailroom_unit_test(classify_ocr_test
+  SOURCES unit/classify_ocr_test.c
+  LIBS mailroom_classify
+  LABELS unit)
+target_compile_definitions(classify_ocr_test PRIVATE
+  MAILROOM_SOURCE_FALLBACK="${CMAKE_SOURCE_DIR}")
+
 mailroom_script_test(classify_letters integration/classify_letters.sh
   LABELS integration TIMEOUT 300)
 mailroom_script_test(classify_corpus integration/classify_corpus.sh

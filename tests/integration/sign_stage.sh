@@ -90,6 +90,9 @@ G=$(MK --pages 2 --claim-pages 3)                                    # page miss
 H=$(MK --pages 2 --bad-digest 2)                                     # page 2 differs
 IN="$V/spool/sign/incoming"
 head -c 200 "$IN/$E/job.json" >"$TMP/trunc" && cat "$TMP/trunc" >"$IN/$E/job.json"
+# the OCR found page 2 of L upside down (classify records it; the Transfervermerk lists it)
+jq -c '.classification.ocr.rotation = [0, 180, 0, 0]' "$IN/$L/job.json" >"$TMP/rot.json" &&
+	cat "$TMP/rot.json" >"$IN/$L/job.json" || fail "cannot add the rotation to $L"
 
 "$SIGN" -c "$TMP/conf" --once 2>"$TMP/sign.log"
 rc=$?
@@ -136,6 +139,10 @@ check_not "openssl rejects a changed scan.tiff" verify_openssl "$TMP/tampered.ti
 check_not "certtool rejects a changed scan.tiff" verify_gnutls "$TMP/tampered.tiff" "$OUT/$A/scan.tiff.p7s"
 sed 's/scan-op-01/scan-op-02/' "$OUT/$A/transfervermerk.xml" >"$TMP/tampered.xml"
 check_not "openssl rejects a changed Transfervermerk" verify_openssl "$TMP/tampered.xml" "$OUT/$A/transfervermerk.xml.p7s"
+
+grep -q '<Auffaelligkeit art="drehung" seite="2">' "$OUT/$L/transfervermerk.xml" &&
+	ok "L: the turned page 2 is an anomaly in the Transfervermerk" || fail "L: rotation anomaly missing"
+grep -q 'art="drehung"' "$OUT/$A/transfervermerk.xml" && fail "A: rotation anomaly without a rotation"
 
 # content of the Transfervermerk
 tv="$OUT/$A/transfervermerk.xml"

@@ -1,0 +1,246 @@
+/*
+ * classify_ocr_test.c - unit tests of the OCR engine wrapper on rendered pages:
+ * page orientation (a German letter turned by 90, 180 and 270 degrees is found
+ * turned, read upright in the early and the full pass, and recorded; an upright
+ * page costs no OSD and no extra pass), the searchable PDF shows the upright
+ * page, grainy pages are median-filtered and clean ones left alone.
+ *
+ * The page is tests/data/classify/brief.tr rendered like the integration tests
+ * do (groff + ghostscript, 300 dpi G4 TIFF); exits 77 (skipped) without groff or
+ * gs. Needs tesseract's deu, eng and osd data (scripts/deps.sh).
+ */
+#include <leptonica/allheaders.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "classify_ocr.h"
+#include "fileio.h"
+#include "log.h"
+
+static char dir[] = "/tmp/mailroom-ocr-test.XXXXXX";
+
+/* 1 if text contains every word of the NULL-terminated list (reported when not). */
+static int has_words(const char *what, const char *text, const char *const *words)
+{
+	int ok = 1;
+
+	for (; *words != NULL; words++) {
+		if (text == NULL || strstr(text, *words) == NULL) {
+			fprintf(stderr, "%s: \"%s\" not in the text\n", what, *words);
+			ok = 0;
+		}
+	}
+	return ok;
+}
+
+/* Write p as a TIFF named name in the test directory; its path (static). */
+static const char *write_page(PIX *p, const char *name)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (pixWrite(path, p, pixGetDepth(p) == 1 ? IFF_TIFF_G4 : IFF_TIFF_LZW) != 0) {
+		fprintf(stderr, "cannot write %s\n", path);
+		exit(1);
+	}
+	return path;
+}
+
+/* The clockwise turn classify applies to a page scanned turned clockwise by deg. */
+static int upright_turn(int deg)
+{
+	return (360 - deg) % 360;
+}
+
+/* "/MediaBox [0 0 W H]" of the first page of a PDF file: 1 portrait, 0 landscape, -1 unknown. */
+static int pdf_portrait(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char data[1 << 16], *p;
+	size_t n;
+	double w, h;
+
+	if (f == NULL)
+		return -1;
+	n = fread(data, 1, sizeof(data) - 1, f);
+	fclose(f);
+	data[n] = '\0';
+	for (p = data; p < data + n; p += strlen(p) + 1) {
+		char *m = strstr(p, "/MediaBox");
+
+		if (m != NULL && sscanf(m, "/MediaBox [0 0 %lf %lf]", &w, &h) == 2)
+			return h > w;
+	}
+	return -1;
+}
+
+/* The upright page: rotation 0, no OSD, one pass, in both passes. */
+static void test_upright(classify_ocr *o, const char *path)
+{
+	static const char *const words[] = {"Bürgeramt", "Samstag", "Musterstadt", NULL};
+	struct classify_ocr_result e, r;
+	char err[1024];
+
+	CHECK(classify_ocr_early(o, "upright", path, NULL, &e, err, sizeof(err)) == 0);
+	CHECK(e.osd == 1);
+	CHECK(e.n_pages == 1 && e.page != NULL);
+	if (e.page != NULL) {
+		CHECK(e.page[0].rotation == 0);
+		CHECK(e.page[0].passes == 1);
+		CHECK(e.page[0].osd_conf < 0.0);
+		CHECK(e.page[0].denoised == 0);
+	}
+	CHECK(has_words("upright early", e.text.data, (const char *const[]){"Musterstadt", NULL}));
+	classify_ocr_result_free(&e);
+	CHECK(classify_ocr_run(o, "upright", path, NULL, NULL, &r, err, sizeof(err)) == 0);
+	CHECK(r.n_pages == 1 && r.page != NULL);
+	if (r.page != NULL) {
+		CHECK(r.page[0].rotation == 0);
+		CHECK(r.page[0].passes == 1);
+		CHECK(r.page[0].osd_conf < 0.0);
+		CHECK(r.page[0].denoised == 0);
+	}
+	CHECK(r.rotated == 0);
+	CHECK(has_words("upright", r.text.data, words));
+	classify_ocr_result_free(&r);
+}
+
+/*
+ * The page scanned turned clockwise by deg: the early pass finds it and reads
+ * the top region upright, the full pass starts from that and needs one pass;
+ * without the early pass the full pass finds it itself. The PDF is upright.
+ */
+static void test_turned(classify_ocr *o, PIX *page, int deg)
+{
+	static const char *const words[] = {"Bürgeramt", "Samstag", "Musterstadt", NULL};
+	struct classify_ocr_result e, r;
+	char err[1024], name[64], what[64], base[4096], pdf[4200];
+	const char *path;
+	PIX *t = pixRotateOrth(page, deg / 90);
+
+	snprintf(name, sizeof(name), "rot%d.tif", deg);
+	snprintf(what, sizeof(what), "turned %d", deg);
+	pixSetResolution(t, 300, 300);
+	path = write_page(t, name);
+	pixDestroy(&t);
+
+	CHECK(classify_ocr_early(o, what, path, NULL, &e, err, sizeof(err)) == 0);
+	if (e.page != NULL) {
+		if (e.page[0].rotation != upright_turn(deg))
+			fprintf(stderr, "%s early: rotation %d, expected %d\n", what,
+				e.page[0].rotation, upright_turn(deg));
+		CHECK(e.page[0].rotation == upright_turn(deg));
+		CHECK(e.page[0].osd_conf >= 2.0);
+		CHECK(e.page[0].passes == 2);
+	}
+	CHECK(e.rotated == 1);
+	CHECK(has_words(what, e.top.data, (const char *const[]){"Musterstadt", NULL}));
+	classify_ocr_result_free(&e);
+
+	snprintf(base, sizeof(base), "%s/ocr%d", dir, deg);
+	snprintf(pdf, sizeof(pdf), "%s.pdf", base);
+	CHECK(classify_ocr_run(o, what, path, NULL, base, &r, err, sizeof(err)) == 0);
+	if (r.page != NULL) {
+		CHECK(r.page[0].rotation == upright_turn(deg));
+		CHECK(r.page[0].passes == 1); /* the early pass's finding is reused */
+	}
+	CHECK(r.rotated == 1);
+	CHECK(has_words(what, r.text.data, words));
+	CHECK(has_words(what, r.top.data, (const char *const[]){"Bürgeramt", NULL}));
+	CHECK(pdf_portrait(pdf) == 1);
+	classify_ocr_result_free(&r);
+
+	/* without the early pass: the full pass finds it (a pass as it lies, OSD, a pass turned) */
+	CHECK(classify_ocr_run(o, what, path, NULL, NULL, &r, err, sizeof(err)) == 0);
+	if (r.page != NULL) {
+		if (r.page[0].rotation != upright_turn(deg))
+			fprintf(stderr, "%s full: rotation %d, expected %d\n", what,
+				r.page[0].rotation, upright_turn(deg));
+		CHECK(r.page[0].rotation == upright_turn(deg));
+		CHECK(r.page[0].osd_conf >= 2.0);
+		CHECK(r.page[0].passes == 2);
+	}
+	CHECK(has_words(what, r.text.data, words));
+	classify_ocr_result_free(&r);
+}
+
+/* A gray page under sigma-30 noise is median-filtered and still read. */
+static void test_grainy(classify_ocr *o, PIX *page)
+{
+	static const char *const words[] = {"Bürgeramt", "Samstag", NULL};
+	struct classify_ocr_result r;
+	char err[1024];
+	PIX *g = pixConvertTo8(page, 0), *n;
+	const char *path;
+
+	n = pixAddGaussianNoise(g, 30.0);
+	pixSetResolution(n, 300, 300);
+	path = write_page(n, "grainy.tif");
+	pixDestroy(&g);
+	pixDestroy(&n);
+	CHECK(classify_ocr_run(o, "grainy", path, NULL, NULL, &r, err, sizeof(err)) == 0);
+	if (r.page != NULL) {
+		CHECK(r.page[0].denoised == 1);
+		CHECK(r.page[0].rotation == 0);
+	}
+	CHECK(has_words("grainy", r.text.data, words));
+	classify_ocr_result_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+	const char *src = getenv("MAILROOM_SOURCE");
+	char tr[4096], tif[4096], cmd[12288], err[1024];
+	classify_ocr *o;
+	PIX *page;
+	int rc;
+
+	(void)argc;
+	log_init("classify_ocr_test");
+	classify_ocr_prepare(argv); /* one OpenMP thread, as in the workers */
+	if (src == NULL)
+		src = MAILROOM_SOURCE_FALLBACK;
+	if (system("command -v groff >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "SKIP: groff is absent (scripts/deps.sh installs it)\n");
+		return 77;
+	}
+	if (system("command -v gs >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "SKIP: gs (ghostscript) is absent (scripts/deps.sh installs it)\n");
+		return 77;
+	}
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(tr, sizeof(tr), "%s/tests/data/classify/brief.tr", src);
+	snprintf(tif, sizeof(tif), "%s/brief.tif", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "groff -Kutf8 -Tps -dpaper=a4 -P-pa4 '%s' | gs -q -dBATCH -dNOPAUSE -dSAFER "
+		 "-sDEVICE=tiffg4 -r300 -sPAPERSIZE=a4 -o '%s' -",
+		 tr, tif);
+	if (system(cmd) != 0 || (page = pixRead(tif)) == NULL) {
+		fprintf(stderr, "cannot render %s\n", tr);
+		fio_rmtree(dir);
+		return 1;
+	}
+	pixSetResolution(page, 300, 300);
+	if ((o = classify_ocr_open(NULL, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		pixDestroy(&page);
+		fio_rmtree(dir);
+		return 1;
+	}
+	test_upright(o, tif);
+	test_turned(o, page, 90);
+	test_turned(o, page, 180);
+	test_turned(o, page, 270);
+	test_grainy(o, page);
+	classify_ocr_close(o);
+	pixDestroy(&page);
+	fio_rmtree(dir);
+	rc = check_done();
+	return rc;
+}
