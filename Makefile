@@ -10,7 +10,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo clean pki bench-classify bench-pipeline bench-sign bench-export bench-scan
+.PHONY: all deps build test demo clean pki bench-classify bench-pipeline bench-sign bench-export bench-scan bench-resign
 
 all: build
 
@@ -49,3 +49,6 @@ bench-export: build
 
 bench-scan: build
 	sh bench/scan/run.sh $(BUILD)
+
+bench-resign: build
+	sh bench/resign/run.sh $(BUILD)

@@ -4,6 +4,7 @@
  * SYNOPSIS
  *	mailroom verify [--ca FILE] [--tsa-ca FILE] [-v] [--json]
  *	                FILE.p7s... | FILE... | PACKAGE.zip | JOBDIR
+ *	mailroom verify [--tsa-ca FILE] [-v] [--json] FILE.ers [DATA...]
  *
  *	Every detached CAdES signature is checked check by check (verify_cades.h:
  *	structure, algorithms, message-digest, signed attributes, ESS
@@ -15,6 +16,9 @@
  *	the files. An xdomea package (ZIP) adds its message: every file and seal it
  *	names is in the ZIP, the scan product of a replacing scan is sealed, and the
  *	Transfervermerk's bindings match the entries (found by DateinameOriginal).
+ *	A job directory with an evidence record (evidence.ers, mailroom-resign)
+ *	adds its check, and FILE.ers first checks that detached record over the
+ *	DATA files (tools/verify_ers.h).
  *	Content is streamed (from disk or out of the ZIP), never held in memory;
  *	only XML documents are read whole, bounded.
  *
@@ -71,6 +75,7 @@
 #include "verify.h"
 #include "verify_cades.h"
 #include "verify_doc.h"
+#include "verify_ers.h"
 #include "xalloc.h"
 #include "xmlschema.h"
 
@@ -659,6 +664,41 @@ static void verify_tv(struct verify_run *v, struct vset *s, struct vfile *f, con
 		 rc == XMLSCHEMA_OK ? "valid" : "INVALID", tv.n_files);
 }
 
+/* ---- evidence records (tools/verify_ers.c) ---- */
+
+/* A letter's evidence.ers, if it has one, as a file of the report. */
+static void verify_ers_hook(struct verify_run *v, struct vset *s, const char *dir)
+{
+	struct verify_cades_trust t;
+	struct verify_ers_result r;
+	struct vfile *f;
+
+	if (!verify_ers_present(dir))
+		return;
+	verify_ers_dir(dir, verify_trust(v, &t) == 0 ? t.tsa_ca : NULL, &r);
+	f = vset_get(s, VERIFY_ERS_FILE);
+	vfile_check(f, "evidence-record", r.status, "%s", r.detail);
+	snprintf(f->note, sizeof(f->note), "%s", r.note);
+}
+
+/* `mailroom verify FILE.ers DATA...`: a detached record over data files. */
+static void verify_ers_detached(struct verify_run *v, char **args, int n)
+{
+	X509_STORE *a = verify_ers_anchors(verify_opts.tsa_ca ? verify_opts.tsa_ca : v->c->opt->ca);
+	struct verify_ers_result r;
+	struct vset s;
+	struct vfile *f;
+
+	memset(&s, 0, sizeof(s));
+	verify_ers_files(args[0], args + 1, (size_t)(n - 1), a, &r);
+	f = vset_get(&s, args[0]);
+	vfile_check(f, "evidence-record", r.status, "%s", r.detail);
+	snprintf(f->note, sizeof(f->note), "%s", r.note);
+	vset_report(v, &s);
+	vset_free(&s);
+	X509_STORE_free(a);
+}
+
 /* ---- a job directory ---- */
 
 /* An object or string member of o, or NULL. */
@@ -948,6 +988,7 @@ static void verify_jobdir(struct verify_run *v, const char *dir)
 					    "not bound by %s: added or replaced after sealing",
 					    VERIFY_TV_FILE);
 		}
+	verify_ers_hook(v, &s, trimmed);
 out:
 	vset_report(v, &s);
 	for (i = 0; i < n; i++)
@@ -1330,8 +1371,11 @@ int tool_verify_run(struct tool_ctx *c)
 	v.c = c;
 	v.jfiles = json_object_new_array();
 	xmlInitParser();
-	for (i = 0; i < c->opt->nargs; i++)
-		verify_arg(&v, c->opt->args[i]);
+	if (c->opt->nargs > 0 && verify_ends(c->opt->args[0], ".ers"))
+		verify_ers_detached(&v, c->opt->args, c->opt->nargs);
+	else
+		for (i = 0; i < c->opt->nargs; i++)
+			verify_arg(&v, c->opt->args[i]);
 	if (v.warnings > 0)
 		snprintf(line, sizeof(line), ", %d warning(s)", v.warnings);
 	else
