@@ -9,7 +9,8 @@
  * separator prefix; its payload parsed into struct scan_page_sep), and by how
  * many degrees the page must be turned to be upright (the engine turns the page
  * it stores itself, losslessly, at every depth; *upright is for callers that
- * want leptonica's copy).
+ * want leptonica's copy). How each is decided, with the measurements behind the
+ * thresholds: scan_page.c and common/osd.h; the separator payload: scan_sep.h.
  */
 #ifndef MAILROOM_SCAN_PAGE_H
 #define MAILROOM_SCAN_PAGE_H
@@ -33,6 +34,11 @@ struct scan_page_result {
 	int rotation;		/* degrees clockwise applied to make the page upright: 0/90/180/270 */
 	double rotation_conf;	/* OSD confidence, 0 when not determined */
 	struct scan_page_sep sep;
+	/* what OSD said, trusted or not (osd_deg -1: not run or no answer) */
+	int osd_deg;
+	double osd_conf;
+	char osd_script[32];
+	double ms_blank, ms_separator, ms_orientation; /* time spent, milliseconds */
 };
 struct scan_page_cfg {
 	double blank_drop;	/* ink below this: drop (image retained) */
@@ -41,7 +47,10 @@ struct scan_page_cfg {
 	int separators;		/* 1: look for separator QR codes */
 };
 typedef struct scan_page scan_page;
+/* The analysis for one batch. NULL with err when the thresholds are inconsistent or
+ * zbar or tesseract's OSD data (orientation) cannot be set up. */
 scan_page *scan_page_open(const struct scan_page_cfg *c, char *err, size_t errlen);
+/* Accepts NULL; returns NULL. */
 scan_page *scan_page_close(scan_page *p);
 /* Analyse one page (leptonica PIX, any depth). *upright gets a rotated copy when the page
  * was rotated (caller destroys it), else NULL. 0, or -1 with err set. */

@@ -11,6 +11,8 @@
  *	mailroom [-c DIR] review JOB --type T [--office O] --by NAME [--note TEXT]
  *	mailroom [-c DIR] verify [--ca FILE] [--tsa-ca FILE] [-v] [--json]
  *	                         FILE.p7s... | FILE... | PACKAGE.zip | JOBDIR
+ *	mailroom [-c DIR] sheets [--batch ID] [--count N] [--start N] [--type T]
+ *	                         [--office O] --png DIR | --pdf FILE
  *
  *	Options may stand before or after the subcommand. -c names the
  *	configuration directory (default $MAILROOM_CONF, else the source conf/);
@@ -26,6 +28,7 @@
  *	review spool's lock), rewrites job.json and hands the letter to
  *	spool/sign/incoming.
  *	verify: reads the files named; writes nothing.
+ *	sheets: reads conf/ only; writes the PNG files or the PDF named.
  *	Every intervention is recorded in the journal (stage "mailroom").
  *
  * SECURITY
@@ -39,9 +42,11 @@
  *	0 success; 1 a check ran and failed (verify, status --verify-journal);
  *	EX_USAGE bad command line; EX_DATAERR the letter is not where the command
  *	needs it or a decision is invalid; EX_NOINPUT unknown letter or file;
- *	EX_CONFIG bad configuration; EX_IOERR / EX_SOFTWARE on I/O or library errors;
- *	EX_TEMPFAIL another review is being recorded.
+ *	EX_CONFIG bad configuration (sheets: an unknown type or office);
+ *	EX_CANTCREAT sheets cannot be written; EX_IOERR / EX_SOFTWARE on I/O or
+ *	library errors; EX_TEMPFAIL another review is being recorded.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +56,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "tool.h"
+#include "tool_sheets.h"
 #include "verify.h"
 #include "xalloc.h"
 
@@ -65,9 +71,15 @@ enum {
 	OPT_CA = 1 << 7,
 	OPT_TSA_CA = 1 << 8,
 	OPT_VERBOSE = 1 << 9,
+	OPT_BATCH = 1 << 10,
+	OPT_COUNT = 1 << 11,
+	OPT_START = 1 << 12,
+	OPT_PNG = 1 << 13,
+	OPT_PDF = 1 << 14,
 };
 
-/* One subcommand: name, options it accepts, positional argument counts. */
+/* One subcommand: name, options it accepts, positional argument counts; run gets the
+ * context (settings, journal, spools); a command without run needs none (sheets). */
 struct tool_cmd {
 	const char *name;
 	int (*run)(struct tool_ctx *c);
@@ -81,7 +93,19 @@ static const struct tool_cmd tool_cmds[] = {
     {"requeue", tool_requeue_run, OPT_NOW, 1, 1},
     {"review", tool_review_run, OPT_JSON | OPT_TYPE | OPT_OFFICE | OPT_BY | OPT_NOTE, 0, 1},
     {"verify", tool_verify_run, OPT_JSON | OPT_CA | OPT_TSA_CA | OPT_VERBOSE, 1, 4096},
+    {"sheets", NULL, OPT_BATCH | OPT_COUNT | OPT_START | OPT_TYPE | OPT_OFFICE | OPT_PNG | OPT_PDF,
+     0, 0},
 };
+
+/* A count option's value: 1 to 999999. 0 or -1. */
+static int tool_number(const char *text, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(text, &end, 10);
+	return errno || end == text || *end != '\0' || *out < 1 || *out > 999999 ? -1 : 0;
+}
 
 /* Print the usage to fp. */
 static void usage(FILE *fp)
@@ -104,6 +128,9 @@ static void usage(FILE *fp)
 	    "                                       check seals (CAdES-B-B/-B-T), time-stamps,\n"
 	    "                                       certificate chains, digests and bindings;\n"
 	    "                                       -v every check of every file\n"
+	    "  sheets [--batch ID] [--count N] [--start N] [--type T] [--office O]\n"
+	    "         --png DIR | --pdf FILE        separator sheets to print (QR code and text,\n"
+	    "                                       A4, 300 dpi), numbered from --start\n"
 	    "\n"
 	    "  -c DIR      configuration directory (default $MAILROOM_CONF, else %s)\n"
 	    "  -h, --help  this text\n",
@@ -111,7 +138,8 @@ static void usage(FILE *fp)
 }
 
 /* Parse argv into o; returns the subcommand or NULL (exit code in *rc). */
-static const struct tool_cmd *tool_parse(int argc, char **argv, struct tool_opts *o, int *rc)
+static const struct tool_cmd *tool_parse(int argc, char **argv, struct tool_opts *o,
+					 struct tool_sheets_opts *so, int *rc)
 {
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
@@ -120,7 +148,10 @@ static const struct tool_cmd *tool_parse(int argc, char **argv, struct tool_opts
 	    {"office", required_argument, NULL, 'o'}, {"by", required_argument, NULL, 'b'},
 	    {"note", required_argument, NULL, 'N'},   {"ca", required_argument, NULL, 'C'},
 	    {"version", no_argument, NULL, 'V'},      {"tsa-ca", required_argument, NULL, 'T'},
-	    {"verbose", no_argument, NULL, 'v'},      {NULL, 0, NULL, 0},
+	    {"verbose", no_argument, NULL, 'v'},      {"batch", required_argument, NULL, 'B'},
+	    {"count", required_argument, NULL, 'K'},  {"start", required_argument, NULL, 'S'},
+	    {"png", required_argument, NULL, 'P'},    {"pdf", required_argument, NULL, 'F'},
+	    {NULL, 0, NULL, 0},
 	};
 	const struct tool_cmd *cmd = NULL;
 	struct verify_options vo;
@@ -129,6 +160,7 @@ static const struct tool_cmd *tool_parse(int argc, char **argv, struct tool_opts
 	int ch;
 
 	memset(o, 0, sizeof(*o));
+	memset(so, 0, sizeof(*so));
 	memset(&vo, 0, sizeof(vo));
 	while ((ch = getopt_long(argc, argv, "c:hVv", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -183,6 +215,28 @@ static const struct tool_cmd *tool_parse(int argc, char **argv, struct tool_opts
 			vo.verbose = 1;
 			seen |= OPT_VERBOSE;
 			break;
+		case 'B':
+			so->batch = optarg;
+			seen |= OPT_BATCH;
+			break;
+		case 'K':
+		case 'S':
+			if (tool_number(optarg, ch == 'K' ? &so->count : &so->start) == -1) {
+				log_errorx("--%s '%s': expected a number 1 to 999999",
+					   ch == 'K' ? "count" : "start", optarg);
+				*rc = EX_USAGE;
+				return NULL;
+			}
+			seen |= ch == 'K' ? OPT_COUNT : OPT_START;
+			break;
+		case 'P':
+			so->png = optarg;
+			seen |= OPT_PNG;
+			break;
+		case 'F':
+			so->pdf = optarg;
+			seen |= OPT_PDF;
+			break;
 		default:
 			usage(stderr);
 			*rc = EX_USAGE;
@@ -215,6 +269,9 @@ static const struct tool_cmd *tool_parse(int argc, char **argv, struct tool_opts
 		return NULL;
 	}
 	tool_verify_options(&vo);
+	so->conf_dir = o->conf_dir;
+	so->type = o->type;
+	so->office = o->office;
 	*rc = EX_OK;
 	return cmd;
 }
@@ -222,17 +279,22 @@ static const struct tool_cmd *tool_parse(int argc, char **argv, struct tool_opts
 int main(int argc, char **argv)
 {
 	struct tool_opts o;
+	struct tool_sheets_opts so;
 	struct tool_ctx c;
 	const struct tool_cmd *cmd;
 	int rc;
 
 	log_init("mailroom");
-	if ((cmd = tool_parse(argc, argv, &o, &rc)) == NULL)
+	if ((cmd = tool_parse(argc, argv, &o, &so, &rc)) == NULL)
 		return rc;
-	if ((rc = tool_ctx_open(&c, &o)) != EX_OK)
-		return rc;
-	rc = cmd->run(&c);
-	tool_ctx_close(&c);
+	if (cmd->run == NULL) {
+		rc = tool_sheets_run(&so);
+	} else {
+		if ((rc = tool_ctx_open(&c, &o)) != EX_OK)
+			return rc;
+		rc = cmd->run(&c);
+		tool_ctx_close(&c);
+	}
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		log_error("writing the output");
 		if (rc == EX_OK)
