@@ -333,6 +333,59 @@ static void scan_orig_name(enum scan_import_kind k, const char *file, char *out,
 }
 
 /*
+ * A PDF that carries electronic signatures: record them (capture.signed_original) and
+ * tell the Transfervermerk (capture.anomalies) that the signed file itself is the
+ * original, attached unchanged; the rendered pages are only its image. Returns the
+ * number of signatures (0: none, or the check failed, which is logged).
+ */
+static int scan_signed_original(job *j, const char *id, const char *opath, const char *orig)
+{
+	json_object *sig = NULL, *c = job_section(j, "capture"), *an, *a, *f, *v;
+	char err[512], text[600], who[200];
+	size_t k = 0, i, n;
+	int nsig;
+
+	if (scan_import_pdf_signatures(opath, &sig, err, sizeof(err)) == -1) {
+		log_warnx("%s: cannot check the PDF for signatures: %s", id, err);
+		return 0;
+	}
+	if (sig == NULL)
+		return 0;
+	nsig = json_object_object_get_ex(sig, "signatures", &v) ? json_object_get_int(v) : 1;
+	json_object_object_add(c, "signed_original", sig);
+	who[0] = '\0';
+	json_object_object_get_ex(sig, "fields", &f);
+	n = f ? json_object_array_length(f) : 0;
+	for (i = 0; i < n && k < sizeof(who); i++) {
+		json_object *fi = json_object_array_get_idx(f, i), *s, *st;
+
+		k += (size_t)snprintf(
+		    who + k, sizeof(who) - k, "%s%s (%s)", i ? ", " : "",
+		    json_object_object_get_ex(fi, "signer", &s) ? json_object_get_string(s)
+								: "Unterzeichner unbekannt",
+		    json_object_object_get_ex(fi, "status", &st) ? json_object_get_string(st)
+								 : "?");
+	}
+	snprintf(text, sizeof(text),
+		 "Elektronisch signiertes Original (%d Signatur%s%s%s): die signierte Datei ist "
+		 "das Original und liegt unverändert bei (%s); die Seitenbilder sind nur ihre "
+		 "Wiedergabe",
+		 nsig, nsig == 1 ? "" : "en", who[0] ? ": " : "", who, orig);
+	if (!json_object_object_get_ex(c, "anomalies", &an)) {
+		an = json_object_new_array();
+		json_object_object_add(c, "anomalies", an);
+	}
+	a = json_object_new_object();
+	json_object_object_add(a, "kind", json_object_new_string("signatur"));
+	json_object_object_add(a, "text", json_object_new_string(text));
+	json_object_array_add(an, a);
+	log_info("%s: the PDF carries %d electronic signature%s%s%s; it is kept byte for byte "
+		 "as the original",
+		 id, nsig, nsig == 1 ? "" : "s", who[0] ? ": " : "", who);
+	return nsig;
+}
+
+/*
  * Import one file of the import folder as a letter. 0 submitted, 1 quarantined
  * (the job with the original is in scan/corrupt), -1 failed (file left in place).
  */
@@ -347,7 +400,7 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 	char detail[1200], loc[160], cerr[512], sha[DIGEST_SHA256_HEX], prev[IDENT_JOB_MAX];
 	char where[128];
 	char *path = fio_join(idir, name), *dir = NULL, *opath = NULL, *tpath = NULL;
-	int rc = -1, bad = 0, npages = 0;
+	int rc = -1, bad = 0, npages = 0, nsig = 0;
 
 	timefmt_now(started);
 	if (digest_sha256_file_hex(path, sha, NULL) == -1) {
@@ -450,6 +503,8 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 	scan_job_capture(&cx->env, j, started, device, sets, bad ? NULL : pages);
 	if (!bad)
 		pages = NULL;
+	if (!bad && k == SCAN_IMPORT_PDF)
+		nsig = scan_signed_original(j, id, opath, orig);
 	if (bad) {
 		snprintf(reason, sizeof(reason),
 			 "import of '%s' failed: %s. The file is kept here unchanged as %s; "
@@ -472,8 +527,9 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 	}
 	/* journal first: a crash before the file leaves the folder is then recognised */
 	if (rc == 0) {
-		snprintf(detail, sizeof(detail), "%d page%s from import '%s' (%s)", npages,
-			 npages == 1 ? "" : "s", name, scan_import_name(k));
+		snprintf(detail, sizeof(detail), "%d page%s from import '%s' (%s%s)", npages,
+			 npages == 1 ? "" : "s", name, scan_import_name(k),
+			 nsig > 0 ? ", electronically signed: kept byte for byte" : "");
 		scan_job_journal(&cx->env, id, "captured", "ok", "queued",
 				 "spool/classify/incoming", detail, NULL);
 		log_info("%s: %s, submitted to classify", id, detail);

@@ -808,3 +808,194 @@ int scan_import_decode(const char *path, enum scan_import_kind k,
 		return scan_import_fail(err, errlen, "unsupported file type");
 	}
 }
+
+/* ---- signed PDFs ---- */
+
+/* /ByteRange entries in the raw bytes of path (every PDF signature has one). -1 on error. */
+static long scan_pdf_byteranges(const char *path)
+{
+	static const char key[] = "/ByteRange";
+	const size_t klen = sizeof(key) - 1;
+	char buf[65536 + sizeof(key)];
+	size_t keep = 0;
+	long n = 0;
+	ssize_t r;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd == -1)
+		return -1;
+	for (;;) {
+		char *p, *end;
+
+		r = read(fd, buf + keep, sizeof(buf) - keep);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		end = buf + keep + (size_t)r;
+		for (p = buf; (size_t)(end - p) >= klen;) {
+			char *hit = memchr(p, '/', (size_t)(end - p) - klen + 1);
+
+			if (hit == NULL)
+				break;
+			if (memcmp(hit, key, klen) == 0) {
+				n++;
+				p = hit + klen;
+			} else {
+				p = hit + 1;
+			}
+		}
+		/* the last klen-1 bytes may start a key cut by the buffer's end */
+		keep = (size_t)(end - buf) < klen - 1 ? (size_t)(end - buf) : klen - 1;
+		memmove(buf, end - keep, keep);
+	}
+	close(fd);
+	return r == -1 ? -1 : n;
+}
+
+static const char *scan_pdf_sig_status(PopplerSignatureStatus s)
+{
+	switch (s) {
+	case POPPLER_SIGNATURE_VALID:
+		return "valid";
+	case POPPLER_SIGNATURE_INVALID:
+		return "invalid";
+	case POPPLER_SIGNATURE_DIGEST_MISMATCH:
+		return "digest-mismatch";
+	case POPPLER_SIGNATURE_DECODING_ERROR:
+		return "decoding-error";
+	case POPPLER_SIGNATURE_NOT_FOUND:
+		return "not-found";
+	case POPPLER_SIGNATURE_NOT_VERIFIED:
+		return "not-verified";
+	default:
+		return "error";
+	}
+}
+
+static const char *scan_pdf_cert_status(PopplerCertificateStatus s)
+{
+	switch (s) {
+	case POPPLER_CERTIFICATE_TRUSTED:
+		return "trusted";
+	case POPPLER_CERTIFICATE_UNTRUSTED_ISSUER:
+		return "untrusted-issuer";
+	case POPPLER_CERTIFICATE_UNKNOWN_ISSUER:
+		return "unknown-issuer";
+	case POPPLER_CERTIFICATE_REVOKED:
+		return "revoked";
+	case POPPLER_CERTIFICATE_EXPIRED:
+		return "expired";
+	case POPPLER_CERTIFICATE_NOT_VERIFIED:
+		return "not-verified";
+	default:
+		return "error";
+	}
+}
+
+/* One signature field as JSON, NULL when the field carries no signature. */
+static json_object *scan_pdf_sig_field(PopplerFormField *f, int page)
+{
+	PopplerSignatureInfo *si;
+	json_object *o;
+	GError *ge = NULL;
+	gchar *name;
+
+	si = poppler_form_field_signature_validate_sync(f, 0, NULL, &ge);
+	if (ge != NULL)
+		g_error_free(ge);
+	if (si == NULL)
+		return NULL;
+	if (poppler_signature_info_get_signature_status(si) == POPPLER_SIGNATURE_NOT_FOUND) {
+		poppler_signature_info_free(si); /* an empty field, waiting to be signed */
+		return NULL;
+	}
+	o = json_object_new_object();
+	name = poppler_form_field_get_name(f);
+	json_object_object_add(o, "field", json_object_new_string(name ? name : ""));
+	g_free(name);
+	json_object_object_add(o, "page", json_object_new_int(page));
+	if (poppler_signature_info_get_signer_name(si) != NULL)
+		json_object_object_add(
+		    o, "signer", json_object_new_string(poppler_signature_info_get_signer_name(si)));
+	{
+		GDateTime *t = poppler_signature_info_get_local_signing_time(si);
+		gchar *iso = t ? g_date_time_format_iso8601(t) : NULL;
+
+		if (iso != NULL)
+			json_object_object_add(o, "time", json_object_new_string(iso));
+		g_free(iso);
+	}
+	json_object_object_add(
+	    o, "status",
+	    json_object_new_string(
+		scan_pdf_sig_status(poppler_signature_info_get_signature_status(si))));
+	json_object_object_add(
+	    o, "certificate",
+	    json_object_new_string(
+		scan_pdf_cert_status(poppler_signature_info_get_certificate_status(si))));
+	poppler_signature_info_free(si);
+	return o;
+}
+
+int scan_import_pdf_signatures(const char *path, json_object **out, char *err, size_t errlen)
+{
+	PopplerDocument *doc;
+	GError *ge = NULL;
+	char *uri = NULL, abs[PATH_MAX];
+	json_object *fields;
+	long ranges;
+	int n, i;
+
+	*out = NULL;
+	if ((ranges = scan_pdf_byteranges(path)) == -1)
+		return scan_import_fail(err, errlen, "%s: %s", path, strerror(errno));
+	if (realpath(path, abs) == NULL)
+		return scan_import_fail(err, errlen, "%s: %s", path, strerror(errno));
+	if ((uri = g_filename_to_uri(abs, NULL, &ge)) == NULL) {
+		scan_import_fail(err, errlen, "%s", ge ? ge->message : "bad file name");
+		g_clear_error(&ge);
+		return -1;
+	}
+	doc = poppler_document_new_from_file(uri, NULL, &ge);
+	g_free(uri);
+	g_clear_error(&ge);
+	fields = json_object_new_array();
+	n = doc ? poppler_document_get_n_pages(doc) : 0;
+	for (i = 0; i < n; i++) {
+		PopplerPage *p = poppler_document_get_page(doc, i);
+		GList *map, *l;
+
+		if (p == NULL)
+			continue;
+		map = poppler_page_get_form_field_mapping(p);
+		for (l = map; l != NULL; l = l->next) {
+			PopplerFormFieldMapping *m = l->data;
+			json_object *o;
+
+			if (m->field == NULL ||
+			    poppler_form_field_get_field_type(m->field) !=
+				POPPLER_FORM_FIELD_SIGNATURE)
+				continue;
+			if ((o = scan_pdf_sig_field(m->field, i + 1)) != NULL)
+				json_object_array_add(fields, o);
+		}
+		poppler_page_free_form_field_mapping(map);
+		g_object_unref(p);
+	}
+	if (doc != NULL)
+		g_object_unref(doc);
+	if (json_object_array_length(fields) == 0 && ranges == 0) {
+		json_object_put(fields);
+		return 0;
+	}
+	*out = json_object_new_object();
+	json_object_object_add(*out, "signatures",
+			       json_object_new_int64((int64_t)(json_object_array_length(fields) >
+								       (size_t)ranges
+								   ? (long)json_object_array_length(fields)
+								   : ranges)));
+	json_object_object_add(*out, "byte_ranges", json_object_new_int64(ranges));
+	json_object_object_add(*out, "fields", fields);
+	return 0;
+}

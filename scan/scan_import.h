@@ -52,4 +52,15 @@ int scan_import_decode(const char *path, enum scan_import_kind k,
 		       const struct scan_import_limits *lim, scan_tiff *t, json_object *settings,
 		       const char *tag, char *err, size_t errlen);
 
+/*
+ * The electronic signatures a PDF carries (PAdES / PDF signatures): *out is NULL when
+ * there is none, else {"fields": [...], "byte_ranges": n, "signatures": n} with one
+ * object per signed signature field as poppler reads it ({"field", "signer", "time",
+ * "status", "certificate"}; the signature is checked against the bytes it covers,
+ * its certificate is not validated here) and n the /ByteRange entries found in the
+ * raw bytes (a signature poppler cannot map to a field still counts). The file is
+ * only read. 0, or -1 with err (the file cannot be read).
+ */
+int scan_import_pdf_signatures(const char *path, json_object **out, char *err, size_t errlen);
+
 #endif

@@ -27,3 +27,6 @@ mailroom_script_test(scan_import integration/scan_import.sh LABELS integration T
 mailroom_script_test(scan_batch integration/scan_batch.sh LABELS integration TIMEOUT 300)
 mailroom_script_test(scan_faults integration/scan_faults.sh LABELS integration TIMEOUT 300)
 mailroom_script_test(scan_station integration/scan_station.sh LABELS integration TIMEOUT 300)
+add_executable(mkpdfsig unit/mkpdfsig.c)
+target_link_libraries(mkpdfsig PRIVATE OpenSSL::Crypto)
+set_target_properties(mkpdfsig PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)

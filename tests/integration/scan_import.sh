@@ -148,4 +148,32 @@ DAEMON=
 [ $rc = 0 ] || fail "watching: exit $rc after SIGTERM: $(cat "$TMP/daemon.err")"
 job_of "$OUT" h-watched.jpg >/dev/null || fail "watched file's job"
 
+# a signed PDF: detected, its signature recorded and checked against the signed
+# bytes, the file kept byte for byte as the original; a tampered one is told apart;
+# an unsigned PDF carries no such record
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+	-keyout "$TMP/sig.key" -out "$TMP/sig.crt" -subj "/CN=Erika Mustermann" 2>/dev/null ||
+	fail "openssl cannot make the signer's key"
+"$BIN/../tests/mkpdfsig" "$TMP/sig.key" "$TMP/sig.crt" "$SAVE/i-signed.pdf" &&
+"$BIN/../tests/mkpdfsig" "$TMP/sig.key" "$TMP/sig.crt" "$SAVE/j-tampered.pdf" tamper ||
+	fail "mkpdfsig cannot make the signed PDFs"
+cp "$SAVE/i-signed.pdf" "$SAVE/j-tampered.pdf" "$IMP/"
+scan --import "$IMP" --once 2>"$TMP/err" || fail "signed PDFs: exit $?: $(cat "$TMP/err")"
+J=$(job_of "$OUT" i-signed.pdf) || fail "no job for the signed PDF"
+cmp -s "$SAVE/i-signed.pdf" "$J/original.pdf" || fail "signed PDF not kept byte for byte"
+[ "$(jq -r '.capture.signed_original | "\(.signatures) \(.byte_ranges) \(.fields[0].field) \(.fields[0].signer) \(.fields[0].status)"' "$J/job.json")" = \
+	"1 1 Signatur1 Erika Mustermann valid" ] ||
+	fail "signed PDF: signature not recorded: $(jq -c .capture.signed_original "$J/job.json")"
+jq -e '.capture.anomalies[] | select(.kind == "signatur" and (.text | test("Erika Mustermann \\(valid\\)")) and (.text | test("original.pdf")))' \
+	"$J/job.json" >/dev/null || fail "signed PDF: no anomaly for the Transfervermerk"
+grep -q "electronic signature" "$TMP/err" || fail "signed PDF: not told in the log"
+[ "$(sqlite3 "$VAR/journal.db" "select count(*) from events where job='$(basename "$J")' and \
+action='captured' and detail like '%electronically signed%'")" = 1 ] || fail "signed PDF: journal"
+J=$(job_of "$OUT" j-tampered.pdf) || fail "no job for the tampered PDF"
+[ "$(jq -r '.capture.signed_original.fields[0].status' "$J/job.json")" = digest-mismatch ] ||
+	fail "tampered PDF: $(jq -c .capture.signed_original "$J/job.json")"
+J=$(job_of "$OUT" e-doc.pdf)
+[ "$(jq -r '.capture.signed_original // "none"' "$J/job.json")" = none ] ||
+	fail "unsigned PDF recorded as signed"
+
 echo "scan_import: ok"

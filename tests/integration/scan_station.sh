@@ -26,8 +26,12 @@ for s in $(seq 60); do
 done
 opts+=(--sheet-option "23@1:read-return-value=SANE_STATUS_JAMMED")
 opts+=(--sheet-option "41b@1:read-return-value=SANE_STATUS_COVER_OPEN")
-# the operator continues after both faults
-printf '\n\n' | "$MAILROOM_BIN/mailroom-scan" -c "$CONF" --sane test --batch --source Flatbed \
+# the operator continues after every fault. Besides the two planted faults the test
+# backend itself hangs now and then (its reader thread is cancelled asynchronously and
+# can deadlock inside malloc, about one batch in ten here): mailroom-scan kills the
+# device process after timeout_seconds and reports HANG at the sheet, and the operator
+# re-feeds it like any fault. Such a HANG must be resumed and lose or double nothing.
+yes '' 2>/dev/null | "$MAILROOM_BIN/mailroom-scan" -c "$CONF" --sane test --batch --source Flatbed \
 	--pages 120 --duplex-frames --separation blank --resolution 50 --sane-option test-picture=Grid \
 	"${opts[@]}" --interactive --json >"$T/ev.json" 2>"$T/err"
 check "the 60-sheet stack: exit 0" [ $? -eq 0 ]
@@ -61,7 +65,9 @@ check "every sheet of 1..60 once as page, separator or dropped" \
 	[ "$(jq -r '[.pages[] | select(.role != "superseded") | select(.side == "front") | .sheet] | join(",")' "$R")" = "$(seq -s, 1 60)" ]
 check "separators: sheets $SEPS" \
 	[ "$(jq -r '[.pages[] | select(.role == "separator" and .side == "front") | .sheet] | join(" ")' "$R")" = "$SEPS" ]
-check "two faults, both resumed" [ "$(jq -r '[.faults[] | "\(.status)@\(.sheet)\(.side | .[0:1]):\(.outcome)"] | join(" ")' "$R")" = "JAMMED@23f:resumed COVER_OPEN@41b:resumed" ]
+hangs=$(jq '[.faults[] | select(.status == "HANG")] | length' "$R")
+check "two faults, both resumed (and $hangs hang(s) of the test backend, resumed)" \
+	[ "$(jq -r '[.faults[] | select(.status != "HANG" or .outcome != "resumed") | "\(.status)@\(.sheet)\(.side | .[0:1]):\(.outcome)"] | join(" ")' "$R")" = "JAMMED@23f:resumed COVER_OPEN@41b:resumed" ]
 check "the front of sheet 41 captured before the open cover is kept, superseded" \
 	[ "$(jq -r '[.pages[] | select(.sheet == 41) | "\(.side):\(.attempt):\(.role)"] | join(" ")' "$R")" = "front:1:superseded front:2:page back:2:dropped" ]
 L23=$(jq -r '.pages[] | select(.sheet == 23 and .role == "page") | .document' "$R")
@@ -72,6 +78,6 @@ check "dropped backsides: recorded with their kept images" \
 	sh -c "jq -r '.capture.dropped[].image' '$IN/$L23/job.json' | while read f; do [ -f '$VAR/'\$f ] || exit 1; done"
 check "the journal maps every letter to its sheets" \
 	[ "$(sql "select count(*) from events where action='captured' and detail like '%batch $B, document %'")" -eq 5 ]
-check "JSON events: 2 faults, 2 resumes, 5 documents, 1 end" \
-	[ "$(grep -c '"event":"fault"' "$T/ev.json") $(grep -c '"event":"resume"' "$T/ev.json") $(grep -c '"event":"document"' "$T/ev.json") $(grep -c '"event":"batch-end"' "$T/ev.json")" = "2 2 5 1" ]
+check "JSON events: 2 faults, 2 resumes, 5 documents, 1 end (+ $hangs hang(s))" \
+	[ "$(grep -c '"event":"fault"' "$T/ev.json") $(grep -c '"event":"resume"' "$T/ev.json") $(grep -c '"event":"document"' "$T/ev.json") $(grep -c '"event":"batch-end"' "$T/ev.json")" = "$((2 + hangs)) $((2 + hangs)) 5 1" ]
 finish
