@@ -70,7 +70,9 @@ struct sb_page {
 	double ink, rotation_conf;
 	enum scan_page_blank blank;
 	int rotation;
-	int analysed; /* 0: the analysis failed; kept as a page */
+	int osd_deg;	 /* a turn OSD suggested but was not trusted (0: none) */
+	double osd_conf; /* its confidence */
+	int analysed;	 /* 0: the analysis failed; kept as a page */
 	int sep_found, sep_valid;
 	long sep_sheet;
 	char at[TIMEFMT_ISO_MAX];
@@ -755,6 +757,12 @@ static int sb_letter_build(struct sb *b, struct sb_doc *d)
 		json_object_object_add(o, "rotation", json_object_new_int(p->rotation));
 		json_object_object_add(o, "rotation_conf",
 				       json_object_new_double(p->rotation_conf));
+		if (p->osd_deg != 0) {
+			json_object_object_add(o, "rotation_doubtful",
+					       json_object_new_int(p->osd_deg));
+			json_object_object_add(o, "rotation_doubtful_conf",
+					       json_object_new_double(p->osd_conf));
+		}
 		json_object_object_add(o, "image", json_object_new_string(img));
 		json_object_object_add(o, "capture_sha256", json_object_new_string(p->sha256));
 		json_object_array_add(pages, o);
@@ -776,6 +784,12 @@ static int sb_letter_build(struct sb *b, struct sb_doc *d)
 				   "Seite um %d Grad gedreht (automatische Lageerkennung, "
 				   "Konfidenz %.1f)",
 				   p->rotation, p->rotation_conf);
+		if (p->osd_deg != 0)
+			sb_anomaly(an, "seite", k,
+				   "Lage unsicher: die Lageerkennung hält eine Drehung um %d Grad "
+				   "für möglich (Konfidenz %.1f, zu gering), die Seite wurde nicht "
+				   "gedreht: bitte prüfen",
+				   p->osd_deg, p->osd_conf);
 		if (p->analysed && p->blank == SCAN_PAGE_FLAG)
 			sb_anomaly(an, "seite", k,
 				   "Seite fast leer (Schwärzung %.2f %%): bitte prüfen",
@@ -1092,6 +1106,11 @@ static int sb_frame_end(struct sb *b, char *err, size_t errlen)
 	rec->blank = r.blank;
 	rec->rotation = r.rotation == 90 || r.rotation == 180 || r.rotation == 270 ? r.rotation : 0;
 	rec->rotation_conf = r.rotation_conf;
+	/* a turn OSD saw but was not sure of: the page stays as scanned, a person looks */
+	rec->osd_deg = r.rotation == 0 && (r.osd_deg == 90 || r.osd_deg == 180 || r.osd_deg == 270)
+			   ? r.osd_deg
+			   : 0;
+	rec->osd_conf = rec->osd_deg != 0 ? r.osd_conf : 0;
 	rec->sep_found = r.sep.found;
 	rec->sep_valid = r.sep.valid;
 	rec->sep_sheet = r.sep.sheet;

@@ -341,6 +341,34 @@ check "... the unreadable code recorded as found, not valid" \
 check "served.log: the 6 sheets once each" \
 	[ "$(grep -c ' served$' "$VAR/escl/served.log")" -eq 6 ]
 
+# ---- a turn OSD is not sure of: left as scanned, recorded, a person looks ----
+sh "$ESCL_SH" stop "$VAR" >/dev/null
+: >"$VAR/escl/served.log"
+{
+	printf '%%!PS\n<< /PageSize [595 842] >> setpagedevice\n/Helvetica findfont 12 scalefont setfont\n'
+	printf '80 684 moveto (Stadtverwaltung Musterstadt Amt fuer Bauordnung Zeile 1) show\n'
+	printf '80 668 moveto (Stadtverwaltung Musterstadt Amt fuer Bauordnung Zeile 2) show\nshowpage\n'
+} >"$T/few.ps"
+gs -q -dBATCH -dNOPAUSE -dSAFER -sDEVICE=pgmraw -r300 -sOutputFile="$T/few.pgm" "$T/few.ps"
+"$PT" prep "$T/few.pgm" "$S/few180.pgm" --rotate 180 --dpi 300 --to-dpi 150
+printf '%s\n' "$S/few180.pgm" "$R/c001.pgm" >"$S/stack3.list"
+DEV=$(sh "$ESCL_SH" start "$VAR" "$S/stack3.list" --dpi 150 --formats jpeg) ||
+	{ echo "FAIL: scripts/escl.sh start" >&2; exit 1; }
+V3=$T/var3
+SANE_CONFIG_DIR=$VAR/sane MAILROOM_VAR=$V3 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+	"$MAILROOM_BIN/mailroom-scan" -c "$CONF" --sane "$DEV" --batch --source ADF --mode Gray \
+	--resolution 150 --separation none --on-fault stop </dev/null >"$T/out3" 2>"$T/err3"
+rc=$?
+L3=$(ls "$V3/spool/classify/incoming" 2>/dev/null | head -1)
+J3=$V3/spool/classify/incoming/$L3/job.json
+check "a page with two lines upside down: exit 0, one letter" t '[ $rc -eq 0 ] && [ -s "$J3" ]'
+check "... OSD's doubtful 180 is recorded, the page is not turned ($(jq -c '.capture.pages[0] | {rotation, rotation_doubtful, rotation_doubtful_conf}' "$J3" 2>/dev/null))" \
+	[ "$(jq -r '.capture.pages[0] | "\(.rotation) \(.rotation_doubtful)"' "$J3" 2>/dev/null)" = "0 180" ]
+check "... and told as an anomaly for the person who checks" \
+	sh -c "jq -e '.capture.anomalies[] | select(.page == 1 and (.text | test(\"Lage unsicher.*180 Grad.*bitte prüfen\")))' '$J3' >/dev/null"
+check "... the upright page after it is not doubtful" \
+	[ "$(jq -r '.capture.pages[1].rotation_doubtful // "none"' "$J3" 2>/dev/null)" = none ]
+
 # ---- figures ----
 echo "figures: stack built in $((t_stack - t_start)) s; 120 sides scanned in $secs s" \
 	"($(awk -v s="$secs" 'BEGIN { printf "%.0f", 120 * 60 / s }') pages/min, the operator's two" \
