@@ -718,7 +718,7 @@ static int sb_letter_build(struct sb *b, struct sb_doc *d)
 			json_object_object_add(o, "sha256", json_object_new_string(p->sha256));
 			json_object_array_add(dropped, o);
 			sb_anomaly(an, "erfassung", 0,
-				   "Leere %s von Blatt %ld entfernt (Schwärzung %.2f %%); Abbild "
+				   "Leere %s von Blatt %ld entfernt (bedeckte Fläche %.2f %%); Abbild "
 				   "aufbewahrt: %s",
 				   p->side ? "Rückseite" : "Vorderseite", p->sheet, 100 * p->ink,
 				   img);
@@ -792,7 +792,7 @@ static int sb_letter_build(struct sb *b, struct sb_doc *d)
 				   p->osd_deg, p->osd_conf);
 		if (p->analysed && p->blank == SCAN_PAGE_FLAG)
 			sb_anomaly(an, "seite", k,
-				   "Seite fast leer (Schwärzung %.2f %%): bitte prüfen",
+				   "Seite fast leer (bedeckte Fläche %.2f %%): bitte prüfen",
 				   100 * p->ink);
 		if (!p->analysed)
 			sb_anomaly(an, "seite", k, "Seitenanalyse fehlgeschlagen: bitte prüfen");

@@ -18,6 +18,12 @@
  *	STATUS	int32 SANE status, int32 call (1 start, 2 parameters, 3 read), text
  *	DONE	the frame limit was reached
  *
+ * NO_DOCS from sane_start after pages were scanned is asked once more (a second
+ * sane_start) before it is sent: some backends (escl) report a jam or an open cover
+ * as NO_DOCS first and only the next start as JAMMED / COVER_OPEN, while an empty
+ * feeder says NO_DOCS again. Not for backends whose feeder refills itself when
+ * started again (SANE's test backend).
+ *
  * After STATUS or DONE the child cancels, closes and exits. The parent reads with
  * poll and a time limit: no message within timeout_seconds (a backend hanging in
  * sane_start or sane_read) is reported as SCAN_DEV_HANG after the child was

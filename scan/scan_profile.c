@@ -34,7 +34,7 @@
 #define SCAN_KEY_MAX_DOC "max_document_pages" /* batch./profile: 0, no limit */
 #define SCAN_KEY_BLANK "blank"		      /* batch./profile: drop, flag */
 #define SCAN_KEY_BLANK_DROP "drop"
-#define SCAN_DEF_BLANK_DROP 0.0005
+#define SCAN_DEF_BLANK_DROP 0.0001 /* as conf/scan.yaml: keeps a handwritten initial */
 #define SCAN_KEY_BLANK_FLAG "flag"
 #define SCAN_DEF_BLANK_FLAG 0.005
 #define SCAN_KEY_ORIENTATION "orientation"   /* batch./profile: true */
