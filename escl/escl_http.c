@@ -12,116 +12,12 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "netio.h"
 #include "xalloc.h"
-
-/* The monotonic clock in ms. */
-static long long escl_http_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait until fd is ready for ev or deadline passes. 0, or -1 (errno ETIMEDOUT). */
-static int escl_http_wait(int fd, short ev, long long deadline)
-{
-	struct pollfd p = {.fd = fd, .events = ev};
-	long long left;
-	int r;
-
-	for (;;) {
-		if ((left = deadline - escl_http_now()) <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if ((r = poll(&p, 1, (int)left)) > 0)
-			return 0;
-		if (r == -1 && errno != EINTR)
-			return -1;
-	}
-}
-
-/* Read what is there (at most n bytes) before deadline: >0, 0 at EOF, -1. */
-static ssize_t escl_http_recv(int fd, void *p, size_t n, long long deadline)
-{
-	ssize_t r;
-
-	for (;;) {
-		if (escl_http_wait(fd, POLLIN, deadline) == -1)
-			return -1;
-		if ((r = recv(fd, p, n, 0)) >= 0 || (errno != EINTR && errno != EAGAIN))
-			return r;
-	}
-}
-
-/* Send all n bytes before deadline. 0 or -1. */
-static int escl_http_send(int fd, const void *p, size_t n, long long deadline)
-{
-	const char *c = p;
-	ssize_t r;
-
-	while (n > 0) {
-		if (escl_http_wait(fd, POLLOUT, deadline) == -1)
-			return -1;
-		if ((r = send(fd, c, n, MSG_NOSIGNAL)) == -1) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -1;
-		}
-		c += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
 
 const char *escl_http_reason(int code)
 {
-	switch (code) {
-	case 100:
-		return "Continue";
-	case 200:
-		return "OK";
-	case 201:
-		return "Created";
-	case 400:
-		return "Bad Request";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 408:
-		return "Request Timeout";
-	case 409:
-		return "Conflict";
-	case 413:
-		return "Content Too Large";
-	case 503:
-		return "Service Unavailable";
-	default:
-		return "Internal Server Error";
-	}
-}
-
-/* Printable, bounded copy of s for the log. */
-static void escl_http_printable(const char *s, char *out, size_t outlen)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < outlen; i++)
-		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	out[i] = '\0';
-}
-
-/* The CRLF CRLF that ends the header in the n bytes at p, or NULL. */
-static char *escl_http_header_end(char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 4 <= n; i++)
-		if (memcmp(p + i, "\r\n\r\n", 4) == 0)
-			return p + i;
-	return NULL;
+	return netio_http_reason(code);
 }
 
 /* Set *code / *why and return -1. */
@@ -134,7 +30,7 @@ static int escl_http_bad(int *code, const char **why, int c, const char *w)
 
 int escl_http_read(int fd, struct escl_req *rq, int timeout_ms, int *code, const char **why)
 {
-	long long deadline = escl_http_now() + timeout_ms;
+	long long deadline = netio_now() + timeout_ms;
 	char hdr[ESCL_HTTP_MAX_HEADER + 1], *end = NULL, *line, *next, *sp1, *sp2;
 	size_t hlen = 0, have, clen = 0;
 	int has_len = 0, chunked = 0, expect = 0;
@@ -146,7 +42,7 @@ int escl_http_read(int fd, struct escl_req *rq, int timeout_ms, int *code, const
 	while (end == NULL) {
 		if (hlen == ESCL_HTTP_MAX_HEADER)
 			return escl_http_bad(code, why, 400, "request header larger than 8 KiB");
-		if ((r = escl_http_recv(fd, hdr + hlen, ESCL_HTTP_MAX_HEADER - hlen, deadline)) <=
+		if ((r = netio_recv(fd, hdr + hlen, ESCL_HTTP_MAX_HEADER - hlen, deadline)) <=
 		    0) {
 			if (r == -1 && errno == ETIMEDOUT && hlen > 0)
 				return escl_http_bad(code, why, 408,
@@ -155,7 +51,7 @@ int escl_http_read(int fd, struct escl_req *rq, int timeout_ms, int *code, const
 		}
 		hlen += (size_t)r;
 		hdr[hlen] = '\0';
-		end = escl_http_header_end(hdr, hlen);
+		end = netio_header_end(hdr, hlen);
 	}
 	if (memchr(hdr, '\0', (size_t)(end - hdr)) != NULL)
 		return escl_http_bad(code, why, 400, "NUL byte in the header");
@@ -166,7 +62,7 @@ int escl_http_read(int fd, struct escl_req *rq, int timeout_ms, int *code, const
 		*next = '\0';
 		next += 2;
 	}
-	escl_http_printable(line, rq->line, sizeof(rq->line));
+	netio_printable(line, rq->line, sizeof(rq->line));
 	if ((sp1 = strchr(line, ' ')) == NULL || (sp2 = strchr(sp1 + 1, ' ')) == NULL ||
 	    strncmp(sp2 + 1, "HTTP/1.", 7) != 0)
 		return escl_http_bad(code, why, 400, "malformed request line");
@@ -213,14 +109,14 @@ int escl_http_read(int fd, struct escl_req *rq, int timeout_ms, int *code, const
 	if (have > clen)
 		return escl_http_bad(code, why, 400, "more bytes than Content-Length");
 	if (expect && have < clen &&
-	    escl_http_send(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, deadline) == -1)
+	    netio_send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, deadline) == -1)
 		return escl_http_bad(code, why, 0, "connection lost");
 	if (clen == 0)
 		return 0;
 	rq->body = xmalloc(clen + 1);
 	memcpy(rq->body, end + 4, have);
 	while (have < clen) {
-		if ((r = escl_http_recv(fd, rq->body + have, clen - have, deadline)) <= 0) {
+		if ((r = netio_recv(fd, rq->body + have, clen - have, deadline)) <= 0) {
 			escl_http_req_free(rq);
 			if (r == -1 && errno == ETIMEDOUT)
 				return escl_http_bad(code, why, 408, "body not complete in time");
@@ -243,7 +139,7 @@ void escl_http_req_free(struct escl_req *rq)
 int escl_http_respond(int fd, int code, const char *ctype, const char *extra, const void *body,
 		      size_t len, int timeout_ms)
 {
-	long long deadline = escl_http_now() + timeout_ms;
+	long long deadline = netio_now() + timeout_ms;
 	char hdr[1024];
 	int n;
 
@@ -254,9 +150,9 @@ int escl_http_respond(int fd, int code, const char *ctype, const char *extra, co
 		     ctype ? ctype : "", ctype ? "\r\n" : "", len, extra ? extra : "");
 	if (n < 0 || (size_t)n >= sizeof(hdr))
 		return -1;
-	if (escl_http_send(fd, hdr, (size_t)n, deadline) == -1)
+	if (netio_send_all(fd, hdr, (size_t)n, deadline) == -1)
 		return -1;
-	if (len > 0 && escl_http_send(fd, body, len, deadline) == -1)
+	if (len > 0 && netio_send_all(fd, body, len, deadline) == -1)
 		return -1;
 	return 0;
 }

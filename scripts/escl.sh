@@ -41,14 +41,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 EMU=${MAILROOM_BIN:-$top/build/bin}/mailroom-escl-emulator
 D=$VAR/escl
 
-# running: 0 if the pid file names a live mailroom-escl-emulator (not a reused pid).
-running() {
-	[ -s "$D/pid" ] || return 1
-	pid=$(cat "$D/pid")
-	case $pid in '' | *[!0-9]*) return 1 ;; esac
-	kill -0 "$pid" 2>/dev/null || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q mailroom-escl-emulator
-}
+NAME=mailroom-escl-emulator
+. "$top/scripts/daemon-lib.sh"
 
 device() { echo "escl:http://127.0.0.1:$(cat "$D/port")"; }
 
@@ -57,7 +51,7 @@ start)
 	[ $# -ge 1 ] || usage
 	STACK=$1
 	shift
-	if running; then
+	if daemon_running; then
 		echo "escl.sh: already running as pid $pid ($(device)); stop it first" >&2
 		exit 75
 	fi
@@ -67,21 +61,7 @@ start)
 	rm -f "$D/pid" "$D/port"
 	nohup "$EMU" --stack "$STACK" --port 0 --port-file "$D/port" --pid-file "$D/pid" \
 		--log "$D/served.log" "$@" >>"$D/escl.log" 2>&1 </dev/null &
-	child=$!
-	i=0
-	while :; do
-		if [ -s "$D/port" ] && "$EMU" --probe "$(cat "$D/port")" 2>/dev/null; then
-			break
-		fi
-		if ! kill -0 "$child" 2>/dev/null || [ $i -ge 100 ]; then
-			kill "$child" 2>/dev/null || true
-			echo "escl.sh: the emulator did not start; its log ($D/escl.log):" >&2
-			tail -n 5 "$D/escl.log" >&2
-			exit 69
-		fi
-		i=$((i + 1))
-		sleep 0.1
-	done
+	daemon_wait_up $! "$D/escl.log" "$EMU" --probe
 	printf '# written by scripts/escl.sh: the TEST eSCL emulator only\nescl\n' \
 		>"$VAR/sane/dll.conf"
 	printf '# written by scripts/escl.sh (TEST eSCL emulator, pid %s)\ndevice http://127.0.0.1:%s "%s"\n' \
@@ -89,26 +69,10 @@ start)
 	device
 	;;
 stop)
-	if ! running; then
-		echo "escl.sh: not running"
-		rm -f "$D/pid" "$D/port"
-		exit 0
-	fi
-	kill -TERM "$pid"
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "escl.sh: pid $pid ignored SIGTERM; sending SIGKILL" >&2
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -f "$D/pid" "$D/port"
-	echo "escl.sh: stopped (pid $pid)"
+	daemon_stop escl.sh
 	;;
 status)
-	if running && [ -s "$D/port" ]; then
+	if daemon_running && [ -s "$D/port" ]; then
 		echo "running: $(device) (pid $pid)"
 		exit 0
 	fi
@@ -116,7 +80,7 @@ status)
 	exit 3
 	;;
 clear | reset)
-	running && [ -s "$D/port" ] || { echo "escl.sh: not running" >&2; exit 3; }
+	daemon_running && [ -s "$D/port" ] || { echo "escl.sh: not running" >&2; exit 3; }
 	"$EMU" "--$cmd" "$(cat "$D/port")" || { echo "escl.sh: $cmd: no answer" >&2; exit 69; }
 	;;
 *)

@@ -28,20 +28,15 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 TSA=${MAILROOM_BIN:-$top/build/bin}/mailroom-test-tsa
 D=$VAR/tsa
 
-# running: 0 if the pid file names a live mailroom-test-tsa (not a reused pid).
-running() {
-	[ -s "$D/pid" ] || return 1
-	pid=$(cat "$D/pid")
-	case $pid in '' | *[!0-9]*) return 1 ;; esac
-	kill -0 "$pid" 2>/dev/null || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q mailroom-test-tsa
-}
+NAME=mailroom-test-tsa
+. "$top/scripts/daemon-lib.sh"
 
 url() { echo "http://127.0.0.1:$(cat "$D/port")/"; }
+tsa_probe() { "$TSA" --probe "127.0.0.1:$1"; }
 
 case $cmd in
 start)
-	if running && [ -s "$D/port" ]; then
+	if daemon_running && [ -s "$D/port" ]; then
 		url
 		exit 0
 	fi
@@ -57,44 +52,14 @@ start)
 	rm -f "$D/pid" "$D/port"
 	nohup "$TSA" --pki "$VAR/pki" --listen "127.0.0.1:$PORT" --port-file "$D/port" \
 		--pid-file "$D/pid" --serial-file "$D/serial" >>"$D/tsa.log" 2>&1 </dev/null &
-	child=$!
-	i=0
-	while :; do
-		if [ -s "$D/port" ] && "$TSA" --probe "127.0.0.1:$(cat "$D/port")" 2>/dev/null; then
-			break
-		fi
-		if ! kill -0 "$child" 2>/dev/null || [ $i -ge 100 ]; then
-			kill "$child" 2>/dev/null || true
-			echo "tsa.sh: the test TSA did not start; its log ($D/tsa.log):" >&2
-			tail -n 5 "$D/tsa.log" >&2
-			exit 69
-		fi
-		i=$((i + 1))
-		sleep 0.1
-	done
+	daemon_wait_up $! "$D/tsa.log" tsa_probe
 	url
 	;;
 stop)
-	if ! running; then
-		echo "tsa.sh: not running"
-		rm -f "$D/pid" "$D/port"
-		exit 0
-	fi
-	kill -TERM "$pid"
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "tsa.sh: pid $pid ignored SIGTERM; sending SIGKILL" >&2
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -f "$D/pid" "$D/port"
-	echo "tsa.sh: stopped (pid $pid)"
+	daemon_stop tsa.sh
 	;;
 status)
-	if running && [ -s "$D/port" ]; then
+	if daemon_running && [ -s "$D/port" ]; then
 		echo "running: $(url) (pid $pid)"
 		exit 0
 	fi

@@ -74,6 +74,7 @@
 #include "buf.h"
 #include "fileio.h"
 #include "log.h"
+#include "netio.h"
 #include "xalloc.h"
 
 #define TSA_TEST_POLICY "1.3.6.1.4.1.99999.1" /* test-only; see TOKENS above */
@@ -106,100 +107,6 @@ static void tsa_on_signal(int sig)
 	errno = e;
 }
 
-/* Milliseconds left until deadline (a CLOCK_MONOTONIC time in ms), at least 0. */
-static int tsa_ms_left(long long deadline)
-{
-	struct timespec ts;
-	long long now;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	return now >= deadline ? 0 : (int)(deadline - now);
-}
-
-/* The monotonic clock in ms plus ms. */
-static long long tsa_deadline(int ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + ms;
-}
-
-/* Wait for fd to become ready for ev before deadline. 0, or -1 (errno ETIMEDOUT). */
-static int tsa_wait(int fd, short ev, long long deadline)
-{
-	struct pollfd p = {.fd = fd, .events = ev};
-	int r, left;
-
-	for (;;) {
-		if ((left = tsa_ms_left(deadline)) == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if ((r = poll(&p, 1, left)) > 0)
-			return 0;
-		if (r == -1 && errno != EINTR)
-			return -1;
-	}
-}
-
-/* Read what is there (at most n bytes) before deadline: >0, 0 at EOF, -1. */
-static ssize_t tsa_read(int fd, void *p, size_t n, long long deadline)
-{
-	ssize_t r;
-
-	for (;;) {
-		if (tsa_wait(fd, POLLIN, deadline) == -1)
-			return -1;
-		if ((r = recv(fd, p, n, 0)) >= 0 || (errno != EINTR && errno != EAGAIN))
-			return r;
-	}
-}
-
-/* Send all n bytes before deadline. 0 or -1. */
-static int tsa_send_all(int fd, const void *p, size_t n, long long deadline)
-{
-	const char *c = p;
-	ssize_t r;
-
-	while (n > 0) {
-		if (tsa_wait(fd, POLLOUT, deadline) == -1)
-			return -1;
-		if ((r = send(fd, c, n, MSG_NOSIGNAL)) == -1) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -1;
-		}
-		c += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-/* The reason phrase of the codes we send. */
-static const char *tsa_reason(int code)
-{
-	switch (code) {
-	case 100:
-		return "Continue";
-	case 200:
-		return "OK";
-	case 400:
-		return "Bad Request";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 408:
-		return "Request Timeout";
-	case 413:
-		return "Content Too Large";
-	default:
-		return "Internal Server Error";
-	}
-}
-
 /* Send one complete answer; the connection is closed by the caller. */
 static void tsa_respond(int fd, int code, const char *ctype, const void *body, size_t len,
 			long long deadline)
@@ -210,9 +117,9 @@ static void tsa_respond(int fd, int code, const char *ctype, const void *body, s
 	n = snprintf(hdr, sizeof(hdr),
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
 		     "Connection: close\r\nCache-Control: no-store\r\n\r\n",
-		     code, tsa_reason(code), ctype, len, code == 405 ? "Allow: POST\r\n" : "");
-	if (tsa_send_all(fd, hdr, (size_t)n, deadline) == -1 ||
-	    (len > 0 && tsa_send_all(fd, body, len, deadline) == -1))
+		     code, netio_http_reason(code), ctype, len, code == 405 ? "Allow: POST\r\n" : "");
+	if (netio_send_all(fd, hdr, (size_t)n, deadline) == -1 ||
+	    (len > 0 && netio_send_all(fd, body, len, deadline) == -1))
 		log_warn("sending the answer failed");
 }
 
@@ -237,16 +144,6 @@ static int tsa_is_type(const char *value, const char *ct)
 		value++;
 	return strncasecmp(value, ct, n) == 0 &&
 	       (value[n] == '\0' || value[n] == ';' || value[n] == ' ' || value[n] == '\t');
-}
-
-/* Printable copy of a request line for the log (no control bytes, bounded). */
-static void tsa_printable(const char *s, char *out, size_t outlen)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < outlen; i++)
-		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	out[i] = '\0';
 }
 
 /* Sign the query in body and send the reply. Returns the HTTP code sent. */
@@ -287,21 +184,10 @@ static int tsa_stamp(struct tsa *ts, int fd, const char *peer, const char *what,
 	return 200;
 }
 
-/* The CRLF CRLF that ends the header in the n bytes at p (the body may follow), or NULL. */
-static char *tsa_header_end(char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 4 <= n; i++)
-		if (memcmp(p + i, "\r\n\r\n", 4) == 0)
-			return p + i;
-	return NULL;
-}
-
 /* Read one HTTP request from fd and answer it. */
 static void tsa_serve(struct tsa *ts, int fd, const char *peer)
 {
-	long long deadline = tsa_deadline(TSA_READ_TIMEOUT_MS);
+	long long deadline = netio_deadline(TSA_READ_TIMEOUT_MS);
 	char hdr[TSA_MAX_HEADER + 1], what[128] = "", *end = NULL, *line, *next, *sp1, *sp2;
 	unsigned char *body = NULL;
 	size_t hlen = 0, have, clen = 0;
@@ -314,7 +200,7 @@ static void tsa_serve(struct tsa *ts, int fd, const char *peer)
 				   deadline);
 			return;
 		}
-		if ((r = tsa_read(fd, hdr + hlen, TSA_MAX_HEADER - hlen, deadline)) <= 0) {
+		if ((r = netio_recv(fd, hdr + hlen, TSA_MAX_HEADER - hlen, deadline)) <= 0) {
 			if (r == -1 && errno == ETIMEDOUT)
 				tsa_refuse(fd, 408, peer, "?", "request not complete within 5 s",
 					   deadline + 1000);
@@ -324,7 +210,7 @@ static void tsa_serve(struct tsa *ts, int fd, const char *peer)
 		}
 		hlen += (size_t)r;
 		hdr[hlen] = '\0';
-		end = tsa_header_end(hdr, hlen);
+		end = netio_header_end(hdr, hlen);
 	}
 	if (memchr(hdr, '\0', (size_t)(end - hdr)) != NULL) {
 		tsa_refuse(fd, 400, peer, "?", "NUL byte in the header", deadline);
@@ -338,7 +224,7 @@ static void tsa_serve(struct tsa *ts, int fd, const char *peer)
 		*next = '\0';
 		next += 2;
 	}
-	tsa_printable(line, what, sizeof(what));
+	netio_printable(line, what, sizeof(what));
 	if ((sp1 = strchr(line, ' ')) == NULL || (sp2 = strchr(sp1 + 1, ' ')) == NULL ||
 	    strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
 		tsa_refuse(fd, 400, peer, what, "malformed request line", deadline);
@@ -410,12 +296,12 @@ static void tsa_serve(struct tsa *ts, int fd, const char *peer)
 		return;
 	}
 	if (expect && have < clen &&
-	    tsa_send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, deadline) == -1)
+	    netio_send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, deadline) == -1)
 		return;
 	body = xmalloc(clen + 1);
 	memcpy(body, end + 4, have);
 	while (have < clen) {
-		if ((r = tsa_read(fd, body + have, clen - have, deadline)) <= 0) {
+		if ((r = netio_recv(fd, body + have, clen - have, deadline)) <= 0) {
 			if (r == -1 && errno == ETIMEDOUT)
 				tsa_refuse(fd, 408, peer, what, "body not complete within 5 s",
 					   deadline + 1000);
@@ -595,7 +481,7 @@ static int tsa_parse_addr(const char *s, struct sockaddr_in *sa)
 static int tsa_probe(const struct sockaddr_in *sa)
 {
 	static const char q[] = "GET / HTTP/1.0\r\n\r\n";
-	long long deadline = tsa_deadline(3000);
+	long long deadline = netio_deadline(3000);
 	char ans[1024];
 	size_t n = 0;
 	int fd, rc = -1;
@@ -604,10 +490,10 @@ static int tsa_probe(const struct sockaddr_in *sa)
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
 	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == -1 ||
-	    tsa_send_all(fd, q, sizeof(q) - 1, deadline) == -1)
+	    netio_send_all(fd, q, sizeof(q) - 1, deadline) == -1)
 		goto out;
 	/* Read the whole (short) answer, so the server never writes into a closed socket. */
-	while (n < sizeof(ans) && (r = tsa_read(fd, ans + n, sizeof(ans) - n, deadline)) > 0)
+	while (n < sizeof(ans) && (r = netio_recv(fd, ans + n, sizeof(ans) - n, deadline)) > 0)
 		n += (size_t)r;
 	if (n >= 8 && memcmp(ans, "HTTP/1.", 7) == 0)
 		rc = 0;

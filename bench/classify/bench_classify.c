@@ -693,12 +693,13 @@ static int bench_run(struct bench *b, const char *tsv)
 	if (progress)
 		fprintf(stderr, "\r%80s\r", "");
 	for (v = 0; v < V_COUNT; v++) {
-		struct bench_result *sub = xcalloc(b->n_docs, sizeof(*sub));
+		struct bench_result *sub;
 		size_t m = 0;
 		char title[128];
 
 		if (!b->variants[v])
 			continue;
+		sub = xcalloc(b->n_docs, sizeof(*sub));
 		for (k = 0; k < n; k++)
 			if (res[k].variant == v)
 				sub[m++] = res[k];
