@@ -3,6 +3,7 @@
  */
 #include "journal.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "buf.h"
 #include "digest.h"
+#include "fileio.h"
 #include "log.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -51,6 +53,11 @@ journal *journal_open(const char *path, char *err, size_t errlen)
 	struct passwd *pw = getpwuid(geteuid());
 	char *msg = NULL;
 
+	/* SQLite would create it (and its -wal, -shm with the same mode) 0644 */
+	if (fio_private(path) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
 	if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 						  SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {

@@ -1,0 +1,4 @@
+# tests/security.cmake - the security guarantees of issue 8 (docs/RELIABILITY-security.md):
+# file modes, no content or PIN in logs, hostile spool entries and ids, the journal's
+# hash chain, per-letter limits and decompression bombs.
+mailroom_script_test(security integration/security.sh LABELS integration TIMEOUT 600)
