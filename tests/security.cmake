@@ -2,3 +2,4 @@
 # file modes, no content or PIN in logs, hostile spool entries and ids, the journal's
 # hash chain, per-letter limits and decompression bombs.
 mailroom_script_test(security integration/security.sh LABELS integration TIMEOUT 600)
+mailroom_script_test(security_spool integration/security_spool.sh LABELS integration TIMEOUT 600)
