@@ -3,3 +3,4 @@
 # hash chain, per-letter limits and decompression bombs.
 mailroom_script_test(security integration/security.sh LABELS integration TIMEOUT 600)
 mailroom_script_test(security_spool integration/security_spool.sh LABELS integration TIMEOUT 600)
+mailroom_script_test(security_journal integration/security_journal.sh LABELS integration TIMEOUT 300)
