@@ -139,6 +139,30 @@ attack classify mailroom-classify spool/sign/incoming
 attack sign mailroom-sign spool/export/incoming
 attack export mailroom-dms-export archive
 
+# --- scan: links in the import folder ----------------------------------------------------
+mkdir -p "$T/imp2"
+cp "$T/letters/04-werbung.pdf" "$OUT/hard.pdf"
+cp "$T/letters/03-bauantrag.pdf" "$OUT/soft.pdf"
+ln -s /etc/passwd "$T/imp2/passwd.pdf"
+ln -s "$OUT/soft.pdf" "$T/imp2/soft.pdf"
+ln "$OUT/hard.pdf" "$T/imp2/hard.pdf"
+before=$(state "$OUT")
+atime_old "$OUT/soft.pdf"
+cp "$T/letters/07-gericht.pdf" "$T/imp2/"
+n0=$(count "$VAR/spool/classify/incoming/*")
+scan_import "$T/imp2" 2>"$T/scan.log" || true
+check "import: the real file is imported" [ "$(count "$VAR/spool/classify/incoming/*")" -eq $((n0 + 1)) ]
+for f in passwd.pdf soft.pdf; do
+	check "import: a symlink ($f) is refused by name" grep -q "import: refusing '$f': a symbolic link" "$T/scan.log"
+	check "import: ... and stays in the folder" test -L "$T/imp2/$f"
+done
+check "import: a hard link is refused by name" grep -q "import: refusing 'hard.pdf': a hard link" "$T/scan.log"
+check "import: ... and stays in the folder" test -f "$T/imp2/hard.pdf"
+check "import: nothing read through the symlink (atime)" atime_same "$OUT/soft.pdf"
+check "import: nothing quarantined for the links (not read at all)" [ "$(count "$VAR/spool/scan/corrupt/*")" -eq 0 ]
+check "import: nothing outside changed" test "$(state "$OUT")" = "$before"
+rm -f "$OUT/hard.pdf" "$OUT/soft.pdf"
+
 # --- the mailroom command: planted entries in review/ and corrupt/ --------------------
 tpl=$(ls -d "$VAR"/archive/* | head -n 1)
 R1=$(newid) C1=$(newid) C2=$(newid)
