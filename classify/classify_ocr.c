@@ -7,7 +7,7 @@
  * engine returns is freed with TessDeleteText.
  *
  * Bounds on a hostile image: libtiff's allocation limit, OCR_MAX_SIDE pixels per
- * side and OCR_MAX_PIXELS per page, the per-page time limit here; the per-letter
+ * side and OCR_MAX_PAGE_BYTES decoded per page, the per-page time limit here; the per-letter
  * wall-clock limit and the RLIMIT_AS of the worker process in common/stage.c
  * (conf/classify.yaml).
  *
@@ -41,9 +41,9 @@
 #define OCR_PAGE_TIMEOUT_MS 120000	/* recognition time limit per page */
 #define OCR_TIFF_MAX_ALLOC (256u << 20) /* libtiff: largest single allocation */
 #define OCR_MAX_SIDE 20000		/* pixels; 1.6 m at 300 dpi */
-/* pixels per page: twice scan.yaml's default import.max_pixels, A3 at 1200 dpi is
- * 140 million; a page over it decodes to hundreds of megabytes (a bomb) */
-#define OCR_MAX_PIXELS 200000000ull
+/* decoded bytes per page (width x height x bits per pixel): a tiny compressed file
+ * that decodes to more is a bomb; A3 in colour at 600 dpi is 200 MiB */
+#define OCR_MAX_PAGE_BYTES (256ull << 20)
 #define OCR_DEFAULT_DPI 300		/* for images that do not say */
 
 /*
@@ -317,6 +317,8 @@ static int ocr_tiff_check(const char *path, size_t *pages, char *why, size_t why
 	}
 	do {
 		uint32_t w = 0, h = 0;
+		uint16_t bps = 1, spp = 1;
+		unsigned long long bytes;
 
 		if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) ||
 		    !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h) || w == 0 || h == 0) {
@@ -332,11 +334,15 @@ static int ocr_tiff_check(const char *path, size_t *pages, char *why, size_t why
 				 OCR_MAX_SIDE / 300.0 * 0.0254);
 			goto out;
 		}
-		if ((unsigned long long)w * h > OCR_MAX_PIXELS) {
+		TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
+		TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+		if ((bytes = (unsigned long long)w * h * bps * spp / 8) > OCR_MAX_PAGE_BYTES) {
 			snprintf(why, whylen,
-				 "page %zu is %ux%u pixels, more than the limit of %llu million "
-				 "pixels per page: not a scanned letter (a decompression bomb?)",
-				 n + 1, (unsigned)w, (unsigned)h, OCR_MAX_PIXELS / 1000000);
+				 "page %zu (%ux%u pixels, %u bit) decodes to %llu MiB, more than the "
+				 "limit of %llu MiB per page: not a scanned letter (a decompression "
+				 "bomb?)",
+				 n + 1, (unsigned)w, (unsigned)h, (unsigned)bps * spp, bytes >> 20,
+				 OCR_MAX_PAGE_BYTES >> 20);
 			goto out;
 		}
 		if (++n > CLASSIFY_OCR_MAX_PAGES) {
@@ -456,11 +462,12 @@ static int ocr_check_image(const char *image, const char *display, int *is_tiff,
 				display, w, h, OCR_MAX_SIDE, OCR_MAX_SIDE / 300.0 * 0.0254);
 			return CLASSIFY_OCR_UNREADABLE;
 		}
-		if ((unsigned long long)w * (unsigned long long)h > OCR_MAX_PIXELS) {
+		if ((unsigned long long)w * h * (bps > 0 ? bps : 8) * (spp > 0 ? spp : 1) / 8 >
+		    OCR_MAX_PAGE_BYTES) {
 			ocr_err(err, errlen,
-				"%s: the image is %dx%d pixels, more than the limit of %llu million "
-				"pixels per page: not a scanned letter; rescan it",
-				display, w, h, OCR_MAX_PIXELS / 1000000);
+				"%s: the image (%dx%d pixels) decodes to more than the limit of %llu "
+				"MiB per page: not a scanned letter; rescan it",
+				display, w, h, OCR_MAX_PAGE_BYTES >> 20);
 			return CLASSIFY_OCR_UNREADABLE;
 		}
 	}

@@ -23,7 +23,7 @@ render_letters "$T/letters"
 "$MKBOMB" "$B/deflate-19k.tif" 19000 19000 8 deflate zero
 "$MKBOMB" "$B/deflate-19k-1strip.tif" 19000 19000 8 deflate zero 19000
 "$MKBOMB" "$B/deflate-14k.tif" 14000 14000 8 deflate zero
-"$MKBOMB" "$B/slow.tif" 1000 1000 1 g4 text
+"$MKBOMB" "$B/slow.tif" 2000 2800 1 g4 text
 for f in "$B"/*.tif; do
 	check "$(basename "$f") is a small file ($(stat -c %s "$f") bytes)" [ "$(stat -c %s "$f")" -lt 2000000 ]
 done
@@ -57,7 +57,7 @@ mv "$VAR/spool/classify/incoming/$good" "$T/template"
 # place IMAGE: a letter with IMAGE as its scan.tiff in classify/incoming; prints its id
 place() {
 	local id
-	id=20261122T000000Z-$(openssl rand -hex 8)
+	id=$(date -u +%Y%m%dT%H%M%SZ)-$(openssl rand -hex 8)
 	cp -a "$T/template" "$VAR/spool/classify/incoming/$id"
 	cp "$1" "$VAR/spool/classify/incoming/$id/scan.tiff"
 	jq --arg id "$id" --arg sha "$(sha256sum <"$1" | cut -d' ' -f1)" --argjson size "$(stat -c %s "$1")" \
@@ -82,7 +82,7 @@ for id in $b1 $b2; do
 		sh -c "grep -q 'larger than the limit of 20000 pixels' '$VAR/spool/classify/corrupt/$id/QUARANTINE.txt'"
 done
 check "classify: a 19000x19000 gray bomb is quarantined naming the limit ($(reason_of "$b3" classify | head -c 200))" \
-	sh -c "grep -q 'more than the limit of 200 million pixels' '$VAR/spool/classify/corrupt/$b3/QUARANTINE.txt'"
+	sh -c "grep -q 'decodes to 344 MiB, more than the limit of 256 MiB per page' '$VAR/spool/classify/corrupt/$b3/QUARANTINE.txt'"
 check "classify: the real letter after them goes on" \
 	sh -c "[ -d '$VAR/spool/sign/incoming/$g1' ] || [ -d '$VAR/spool/review/incoming/$g1' ]"
 check "classify: each quarantine is logged with the letter's id" \
@@ -130,7 +130,7 @@ if [ $sanitized = 0 ]; then
 	sleep 1.1
 	g3=$(place "$T/template/scan.tiff")
 	"$CLASSIFY" -c "$CONF" --once 2>"$T/classify-d.log" || true
-	check "memory: the 196 MB page is quarantined naming the memory limit ($(reason_of "$m1" classify | head -c 200))" \
+	check "memory: the 187 MiB page is quarantined naming the memory limit ($(reason_of "$m1" classify | head -c 200))" \
 		sh -c "grep -q 'memory.*256 MiB\|256 MiB.*memory' '$VAR/spool/classify/corrupt/$m1/QUARANTINE.txt'"
 	check "memory: the next letter is classified" \
 		sh -c "[ -d '$VAR/spool/sign/incoming/$g3' ] || [ -d '$VAR/spool/review/incoming/$g3' ]"
