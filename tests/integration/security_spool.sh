@@ -14,6 +14,9 @@ need_shared xsd
 pki
 OUT=$T/outside
 mkdir -p "$OUT"
+# another uid's job directories need root (chown); without it those checks are skipped
+root=0
+if [ "$(id -u)" = 0 ]; then root=1; else echo "SKIP: not root: the checks of another uid's job directories" >&2; fi
 newid() { printf '20261122T000000Z-%s' "$(openssl rand -hex 8)"; }
 # clone TEMPLATE DIR: a copy of a job directory under another id (job.json says so)
 clone() {
@@ -66,8 +69,7 @@ attack() {
 	# b) ... to /etc
 	ln -s /etc "$in/$L2"
 	# c) a job directory owned by another uid
-	clone "$tpl" "$in/$F"
-	chown -R 65534 "$in/$F"
+	[ $root = 1 ] && clone "$tpl" "$in/$F" && chown -R 65534 "$in/$F"
 	# d) job.json a symlink to a record outside
 	clone "$tpl" "$in/$J"
 	mv "$in/$J/job.json" "$OUT/$J.json"
@@ -99,9 +101,11 @@ attack() {
 	check "$sp: a symlink to /etc is refused by name" \
 		grep -q "$L2: refusing spool entry in $sp/incoming: a symbolic link" "$log"
 	check "$sp: ... left as it was" test -L "$in/$L2" -a "$(readlink "$in/$L2")" = /etc
-	check "$sp: a job dir of another uid is refused by name" \
-		grep -q "$F: refusing spool entry in $sp/incoming: owned by another user" "$log"
-	check "$sp: ... left as it was" test "$(where "$F")" = "./spool/$sp/incoming " -a "$(stat -c %u "$in/$F")" = 65534
+	if [ $root = 1 ]; then
+		check "$sp: a job dir of another uid is refused by name" \
+			grep -q "$F: refusing spool entry in $sp/incoming: owned by another user" "$log"
+		check "$sp: ... left as it was" test "$(where "$F")" = "./spool/$sp/incoming " -a "$(stat -c %u "$in/$F")" = 65534
+	fi
 	check "$sp: a job.json symlink is quarantined with the reason" \
 		grep -q "job.json is a symbolic link" "$VAR/spool/$sp/corrupt/$J/QUARANTINE.txt"
 	check "$sp: ... not read through (atime)" atime_same "$OUT/$J.json"
@@ -118,10 +122,12 @@ attack() {
 	# mailroom requeue refuses the planted entries in incoming (not quarantined)
 	check "$sp: mailroom requeue of the symlinked job dir refuses" sh -c \
 		"! '$MAILROOM_BIN/mailroom' -c '$CONF' requeue '$L1' 2>/dev/null"
-	check "$sp: mailroom requeue of the foreign job dir refuses" sh -c \
-		"! '$MAILROOM_BIN/mailroom' -c '$CONF' requeue '$F' 2>/dev/null"
-	check "$sp: ... and both stay where they were" \
-		test -L "$in/$L1" -a "$(where "$F")" = "./spool/$sp/incoming "
+	check "$sp: ... and it stays where it was" test -L "$in/$L1"
+	if [ $root = 1 ]; then
+		check "$sp: mailroom requeue of the foreign job dir refuses" sh -c \
+			"! '$MAILROOM_BIN/mailroom' -c '$CONF' requeue '$F' 2>/dev/null"
+		check "$sp: ... and it stays where it was" test "$(where "$F")" = "./spool/$sp/incoming "
+	fi
 	rm -f "$in/$L1" "$in/$L2"
 	rm -rf "$in/$F"
 }
@@ -171,9 +177,11 @@ ln -s "$OUT/$R1" "$VAR/spool/review/incoming/$R1"
 clone "$tpl" "$OUT/$C1"
 echo "planted" >"$OUT/$C1/QUARANTINE.txt"
 ln -s "$OUT/$C1" "$VAR/spool/classify/corrupt/$C1"
-clone "$tpl" "$VAR/spool/classify/corrupt/$C2"
-echo "planted" >"$VAR/spool/classify/corrupt/$C2/QUARANTINE.txt"
-chown -R 65534 "$VAR/spool/classify/corrupt/$C2"
+if [ $root = 1 ]; then
+	clone "$tpl" "$VAR/spool/classify/corrupt/$C2"
+	echo "planted" >"$VAR/spool/classify/corrupt/$C2/QUARANTINE.txt"
+	chown -R 65534 "$VAR/spool/classify/corrupt/$C2"
+fi
 before=$(state "$OUT")
 # tool CMD...: run mailroom, stderr in $T/tool.err, "rc=N" in $T/tool.rc
 tool() {
@@ -191,9 +199,11 @@ check "mailroom review does not list the symlink" sh -c "! grep -q '$R1' '$T/too
 tool requeue "$C1"
 check "requeue of a symlink in corrupt/ is refused ($(cat "$T/tool.err"))" refused "$C1"
 check "... it stays where it was" test -L "$VAR/spool/classify/corrupt/$C1" -a ! -e "$VAR/spool/classify/incoming/$C1"
-tool requeue "$C2"
-check "requeue of another uid's job in corrupt/ is refused ($(cat "$T/tool.err"))" refused "$C2"
-check "... it stays where it was" test -d "$VAR/spool/classify/corrupt/$C2" -a ! -e "$VAR/spool/classify/incoming/$C2"
+if [ $root = 1 ]; then
+	tool requeue "$C2"
+	check "requeue of another uid's job in corrupt/ is refused ($(cat "$T/tool.err"))" refused "$C2"
+	check "... it stays where it was" test -d "$VAR/spool/classify/corrupt/$C2" -a ! -e "$VAR/spool/classify/incoming/$C2"
+fi
 tool show "$C1"
 check "show does not follow the symlink in corrupt/" sh -c "! grep -q planted '$T/tool.out'"
 check "nothing outside var/ changed" test "$(state "$OUT")" = "$before"
