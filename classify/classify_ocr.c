@@ -7,9 +7,9 @@
  * engine returns is freed with TessDeleteText.
  *
  * Bounds on a hostile image: libtiff's allocation limit, OCR_MAX_SIDE pixels per
- * side and OCR_MAX_PAGE_BYTES decoded per page, the per-page time limit here; the per-letter
- * wall-clock limit and the RLIMIT_AS of the worker process in common/stage.c
- * (conf/classify.yaml).
+ * side and OCR_MAX_PAGE_BYTES decoded per page, the per-page time limit here; the
+ * per-letter wall-clock limit and the RLIMIT_AS of the worker process in
+ * common/stage.c (conf/classify.yaml).
  *
  * Memory: the worker stays flat because (1) grainy pages are smoothed
  * before recognition - on a sparse page under sigma-30 noise tesseract otherwise
@@ -41,10 +41,10 @@
 #define OCR_PAGE_TIMEOUT_MS 120000	/* recognition time limit per page */
 #define OCR_TIFF_MAX_ALLOC (256u << 20) /* libtiff: largest single allocation */
 #define OCR_MAX_SIDE 20000		/* pixels; 1.6 m at 300 dpi */
+#define OCR_DEFAULT_DPI 300		/* for images that do not say */
 /* decoded bytes per page (width x height x bits per pixel): a tiny compressed file
  * that decodes to more is a bomb; A3 in colour at 600 dpi is 200 MiB */
 #define OCR_MAX_PAGE_BYTES (256ull << 20)
-#define OCR_DEFAULT_DPI 300		/* for images that do not say */
 
 /*
  * When a page is shown to orientation detection: its mean word confidence is below
@@ -337,12 +337,13 @@ static int ocr_tiff_check(const char *path, size_t *pages, char *why, size_t why
 		TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
 		TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
 		if ((bytes = (unsigned long long)w * h * bps * spp / 8) > OCR_MAX_PAGE_BYTES) {
-			snprintf(why, whylen,
-				 "page %zu (%ux%u pixels, %u bit) decodes to %llu MiB, more than the "
-				 "limit of %llu MiB per page: not a scanned letter (a decompression "
-				 "bomb?)",
-				 n + 1, (unsigned)w, (unsigned)h, (unsigned)bps * spp, bytes >> 20,
-				 OCR_MAX_PAGE_BYTES >> 20);
+			snprintf(
+			    why, whylen,
+			    "page %zu (%ux%u pixels, %u bit) decodes to %llu MiB, more than the "
+			    "limit of %llu MiB per page: not a scanned letter (a decompression "
+			    "bomb?)",
+			    n + 1, (unsigned)w, (unsigned)h, (unsigned)bps * spp, bytes >> 20,
+			    OCR_MAX_PAGE_BYTES >> 20);
 			goto out;
 		}
 		if (++n > CLASSIFY_OCR_MAX_PAGES) {
@@ -464,10 +465,11 @@ static int ocr_check_image(const char *image, const char *display, int *is_tiff,
 		}
 		if ((unsigned long long)w * h * (bps > 0 ? bps : 8) * (spp > 0 ? spp : 1) / 8 >
 		    OCR_MAX_PAGE_BYTES) {
-			ocr_err(err, errlen,
-				"%s: the image (%dx%d pixels) decodes to more than the limit of %llu "
-				"MiB per page: not a scanned letter; rescan it",
-				display, w, h, OCR_MAX_PAGE_BYTES >> 20);
+			ocr_err(
+			    err, errlen,
+			    "%s: the image (%dx%d pixels) decodes to more than the limit of %llu "
+			    "MiB per page: not a scanned letter; rescan it",
+			    display, w, h, OCR_MAX_PAGE_BYTES >> 20);
 			return CLASSIFY_OCR_UNREADABLE;
 		}
 	}

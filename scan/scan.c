@@ -648,9 +648,10 @@ static int scan_import_pass(struct scan_ctx *cx, struct scan_watch *w, const cha
 				log_warnx("import: refusing '%s': %s; it stays in the folder and "
 					  "nothing is read through it. Put the file itself there",
 					  names[i],
-					  S_ISLNK(st.st_mode)	 ? "a symbolic link"
-					  : !S_ISREG(st.st_mode) ? "not a regular file"
-								 : "a hard link to a file elsewhere");
+					  S_ISLNK(st.st_mode) ? "a symbolic link"
+					  : !S_ISREG(st.st_mode)
+					      ? "not a regular file"
+					      : "a hard link to a file elsewhere");
 			continue;
 		}
 		if (!scan_stable(w, names[i], &st, cx->sc.stable_seconds)) {

@@ -64,8 +64,9 @@ int main(int argc, char **argv)
 	TIFF *t;
 
 	if (argc < 7 || argc > 8) {
-		fprintf(stderr, "usage: mkbomb OUT WIDTH HEIGHT 1|8 g4|deflate|none zero|noise|text "
-				"[ROWS_PER_STRIP]\n");
+		fprintf(stderr,
+			"usage: mkbomb OUT WIDTH HEIGHT 1|8 g4|deflate|none zero|noise|text "
+			"[ROWS_PER_STRIP]\n");
 		return 64;
 	}
 	w = (uint32_t)strtoul(argv[2], NULL, 10);
