@@ -7,8 +7,9 @@
  * engine returns is freed with TessDeleteText.
  *
  * Bounds on a hostile image: libtiff's allocation limit, OCR_MAX_SIDE pixels per
- * side, the per-page time limit here; the per-letter wall-clock limit and the
- * RLIMIT_AS of the worker process in common/stage.c (conf/classify.yaml).
+ * side and OCR_MAX_PAGE_BYTES decoded per page, the per-page time limit here; the
+ * per-letter wall-clock limit and the RLIMIT_AS of the worker process in
+ * common/stage.c (conf/classify.yaml).
  *
  * Memory: the worker stays flat because (1) grainy pages are smoothed
  * before recognition - on a sparse page under sigma-30 noise tesseract otherwise
@@ -41,6 +42,9 @@
 #define OCR_TIFF_MAX_ALLOC (256u << 20) /* libtiff: largest single allocation */
 #define OCR_MAX_SIDE 20000		/* pixels; 1.6 m at 300 dpi */
 #define OCR_DEFAULT_DPI 300		/* for images that do not say */
+/* decoded bytes per page (width x height x bits per pixel): a tiny compressed file
+ * that decodes to more is a bomb; A3 in colour at 600 dpi is 200 MiB */
+#define OCR_MAX_PAGE_BYTES (256ull << 20)
 
 /*
  * When a page is shown to orientation detection: its mean word confidence is below
@@ -313,6 +317,8 @@ static int ocr_tiff_check(const char *path, size_t *pages, char *why, size_t why
 	}
 	do {
 		uint32_t w = 0, h = 0;
+		uint16_t bps = 1, spp = 1;
+		unsigned long long bytes;
 
 		if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) ||
 		    !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h) || w == 0 || h == 0) {
@@ -326,6 +332,18 @@ static int ocr_tiff_check(const char *path, size_t *pages, char *why, size_t why
 				 "side (%.2f m at 300 dpi): not a scanned letter",
 				 n + 1, (unsigned)w, (unsigned)h, OCR_MAX_SIDE,
 				 OCR_MAX_SIDE / 300.0 * 0.0254);
+			goto out;
+		}
+		TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
+		TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+		if ((bytes = (unsigned long long)w * h * bps * spp / 8) > OCR_MAX_PAGE_BYTES) {
+			snprintf(
+			    why, whylen,
+			    "page %zu (%ux%u pixels, %u bit) decodes to %llu MiB, more than the "
+			    "limit of %llu MiB per page: not a scanned letter (a decompression "
+			    "bomb?)",
+			    n + 1, (unsigned)w, (unsigned)h, (unsigned)bps * spp, bytes >> 20,
+			    OCR_MAX_PAGE_BYTES >> 20);
 			goto out;
 		}
 		if (++n > CLASSIFY_OCR_MAX_PAGES) {
@@ -373,12 +391,35 @@ static int ocr_top_region(TessBaseAPI *api, int height, buf *top)
 	return rc;
 }
 
-/* Read the next page of image; tiff_off is leptonica's position in a TIFF. */
+/* Read the next page of image; tiff_off is leptonica's position in a TIFF. NULL with
+ * errno ENOMEM when memory ran out. */
 static PIX *ocr_read_page(const char *image, int is_tiff, size_t *tiff_off)
 {
+	errno = 0;
 	if (is_tiff)
 		return pixReadFromMultipageTiff(image, tiff_off);
 	return pixRead(image);
+}
+
+/* Why page n could not be decoded, for the quarantine reason. */
+static void ocr_decode_err(char *err, size_t errlen, const char *display, size_t n)
+{
+	struct rlimit rl;
+
+	if (errno == ENOMEM && getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		ocr_err(err, errlen,
+			"%s: page %zu cannot be decoded: it needs more memory than the worker's "
+			"limit of %llu MiB (limits.memory_mb in classify.yaml); raise the limit "
+			"or rescan the letter at a lower resolution",
+			display, n, (unsigned long long)(rl.rlim_cur >> 20));
+	else if (errno == ENOMEM)
+		ocr_err(err, errlen,
+			"%s: page %zu cannot be decoded: out of memory; rescan the letter at a "
+			"lower resolution",
+			display, n);
+	else
+		ocr_err(err, errlen, "%s: page %zu cannot be decoded; rescan the letter", display,
+			n);
 }
 
 /* Check that image can be read; *is_tiff and *pages set. 0 or CLASSIFY_OCR_UNREADABLE. */
@@ -420,6 +461,15 @@ static int ocr_check_image(const char *image, const char *display, int *is_tiff,
 				"%s: the image is %dx%d pixels, larger than the limit of %d pixels "
 				"per side (%.2f m at 300 dpi): not a scanned letter; rescan it",
 				display, w, h, OCR_MAX_SIDE, OCR_MAX_SIDE / 300.0 * 0.0254);
+			return CLASSIFY_OCR_UNREADABLE;
+		}
+		if ((unsigned long long)w * h * (bps > 0 ? bps : 8) * (spp > 0 ? spp : 1) / 8 >
+		    OCR_MAX_PAGE_BYTES) {
+			ocr_err(
+			    err, errlen,
+			    "%s: the image (%dx%d pixels) decodes to more than the limit of %llu "
+			    "MiB per page: not a scanned letter; rescan it",
+			    display, w, h, OCR_MAX_PAGE_BYTES >> 20);
 			return CLASSIFY_OCR_UNREADABLE;
 		}
 	}
@@ -718,7 +768,7 @@ int classify_ocr_early(classify_ocr *o, const char *log_id, const char *image, c
 		return rc;
 	rc = CLASSIFY_OCR_UNREADABLE;
 	if ((pix = ocr_read_page(image, is_tiff, &off)) == NULL) {
-		ocr_err(err, errlen, "%s: page 1 cannot be decoded; rescan the letter", display);
+		ocr_decode_err(err, errlen, display, 1);
 		goto out;
 	}
 	if (pixGetXRes(pix) <= 0 || pixGetYRes(pix) <= 0)
@@ -908,8 +958,7 @@ int classify_ocr_run(classify_ocr *o, const char *log_id, const char *image, con
 		int c, osd_done = 0;
 
 		if ((pix = ocr_read_page(image, is_tiff, &off)) == NULL) {
-			ocr_err(err, errlen, "%s: page %zu cannot be decoded; rescan the letter",
-				display, i + 1);
+			ocr_decode_err(err, errlen, display, i + 1);
 			rc = CLASSIFY_OCR_UNREADABLE;
 			goto out;
 		}

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "digest.h"
@@ -282,6 +284,38 @@ int job_write(job *j)
 	return rc;
 }
 
+/* Refuse a file of the job directory that is not a plain file of ours: a symlink,
+ * a hard link (both could make a stage read or ship a file from elsewhere), another
+ * type or another owner. 0, or -1 with err set. */
+static int job_check_plain(const char *path, const char *name, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1) {
+		job_errf(err, errlen, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		job_errf(err, errlen, "%s is a symbolic link (refused, not followed)", name);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		job_errf(err, errlen, "%s is not a regular file (refused)", name);
+		return -1;
+	}
+	if (st.st_nlink != 1) {
+		job_errf(err, errlen, "%s has %lu hard links (a link to a file elsewhere? refused)",
+			 name, (unsigned long)st.st_nlink);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		job_errf(err, errlen, "%s is owned by uid %lu, not by us (refused)", name,
+			 (unsigned long)st.st_uid);
+		return -1;
+	}
+	return 0;
+}
+
 /* Check every recorded payload file against its digest. */
 static int job_check_files(job *j, char *err, size_t errlen)
 {
@@ -308,6 +342,10 @@ static int job_check_files(job *j, char *err, size_t errlen)
 			return -1;
 		}
 		fp = job_path(j, name);
+		if (job_check_plain(fp, name, err, errlen) == -1) {
+			free(fp);
+			return -1;
+		}
 		if (digest_sha256_file_hex(fp, hex, &size) == -1) {
 			job_errf(err, errlen, "%s: %s", name, strerror(errno));
 			free(fp);
@@ -342,6 +380,8 @@ job *job_read(const char *dir, const char *id, char *err, size_t errlen)
 		job_errf(err, errlen, "invalid job id");
 		goto fail;
 	}
+	if (job_check_plain(path, JOB_RECORD, err, errlen) == -1)
+		goto fail;
 	if (fio_read_file(path, JOB_MAX_RECORD, &b) == -1) {
 		job_errf(err, errlen, "job.json: %s",
 			 errno == E2BIG ? "larger than 8 MiB" : strerror(errno));

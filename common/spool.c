@@ -141,6 +141,31 @@ static int spool_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+int spool_entry_ok(const spool *sp, enum spool_area a, const char *id)
+{
+	char *p = spool_path(sp, a, id);
+	struct stat st;
+	const char *why = NULL;
+	int rc = lstat(p, &st);
+
+	free(p);
+	if (rc == -1)
+		return -1;
+	if (S_ISLNK(st.st_mode))
+		why = "a symbolic link";
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else if (st.st_uid != geteuid())
+		why = "owned by another user";
+	if (why == NULL)
+		return 0;
+	log_warnx("%s: refusing spool entry in %s/%s: %s; left in place, not read. Remove it, or "
+		  "move the real job directory there",
+		  id, sp->stage, spool_area_names[a], why);
+	errno = EPERM;
+	return -1;
+}
+
 /* Retry time of a deferred job in dir (0 if not deferred). */
 static time_t spool_retry_time(const char *jobdir)
 {
@@ -167,7 +192,6 @@ char **spool_list(const spool *sp, enum spool_area a, int ready_only, time_t *ne
 	if ((d = opendir(sp->dirs[a])) == NULL)
 		return NULL;
 	while ((de = readdir(d)) != NULL) {
-		struct stat st;
 		char *p;
 
 		if (de->d_name[0] == '.')
@@ -179,10 +203,7 @@ char **spool_list(const spool *sp, enum spool_area a, int ready_only, time_t *ne
 			free(p);
 			continue;
 		}
-		if (lstat(p, &st) == -1 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-			log_warnx("%s: refusing spool entry in %s/%s: a symlink, not a directory "
-				  "or owned by another user",
-				  de->d_name, sp->stage, spool_area_names[a]);
+		if (spool_entry_ok(sp, a, de->d_name) == -1) {
 			free(p);
 			continue;
 		}
@@ -252,6 +273,8 @@ int spool_submit(spool *sp, const char *id, spool *to)
 
 int spool_claim(spool *sp, const char *id)
 {
+	if (spool_entry_ok(sp, SPOOL_INCOMING, id) == -1)
+		return errno == ENOENT ? 0 : -1;
 	if (spool_move(sp, SPOOL_INCOMING, id, sp, SPOOL_ACTIVE) == -1)
 		return errno == ENOENT ? 0 : -1;
 	return 1;
@@ -374,7 +397,8 @@ int spool_retry_now(spool *sp, const char *id)
 	int rc = -1;
 
 	buf_init(&b, 4096);
-	if (fio_read_file(p, 4096, &b) == -1 || b.data == NULL)
+	if (spool_entry_ok(sp, SPOOL_INCOMING, id) == -1 || fio_read_file(p, 4096, &b) == -1 ||
+	    b.data == NULL)
 		goto out;
 	strtoll(b.data, &rest, 10);
 	attempt = strtol(rest, &rest, 10);
@@ -406,6 +430,8 @@ int spool_finish(spool *sp, const char *id, const char *dest)
 
 int spool_requeue(spool *sp, const char *id)
 {
+	if (spool_entry_ok(sp, SPOOL_CORRUPT, id) == -1)
+		return -1;
 	spool_unlink_in(sp, SPOOL_CORRUPT, id, SPOOL_REASON);
 	spool_unlink_in(sp, SPOOL_CORRUPT, id, SPOOL_RETRY);
 	return spool_move(sp, SPOOL_CORRUPT, id, sp, SPOOL_INCOMING);

@@ -48,6 +48,11 @@ int spool_recover(spool *sp);
 char **spool_list(const spool *sp, enum spool_area a, int ready_only, time_t *next_retry);
 char **spool_list_free(char **ids);
 
+/* 0 if area/<id> is a real directory of ours; else -1 with errno (EPERM: a symlink,
+ * not a directory or another owner's, logged with the id; ENOENT: absent). Every
+ * function below that takes a job from incoming/ or corrupt/ checks it. */
+int spool_entry_ok(const spool *sp, enum spool_area a, const char *id);
+
 /* Create tmp/<id> for a new job; returns the path (caller frees) or NULL. */
 char *spool_create(spool *sp, const char *id);
 /* Move our tmp/<id> into to's incoming/<id>. */

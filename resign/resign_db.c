@@ -3,12 +3,14 @@
  */
 #include "resign_db.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
+#include "fileio.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -46,6 +48,11 @@ resign_db *resign_db_open(const char *path, int readonly, char *err, size_t errl
 	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	char *msg = NULL;
 
+	/* SQLite would create it (and its -wal, -shm with the same mode) 0644 */
+	if (!readonly && fio_private(path) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return resign_db_close(d);
+	}
 	if (sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(d->db));
 		return resign_db_close(d);

@@ -693,9 +693,21 @@ static int scan_import_pass(struct scan_ctx *cx, struct scan_watch *w, const cha
 			continue;
 		}
 		free(p);
-		if (!S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode)) {
 			if (scan_stable(w, names[i], &st, 0))
-				log_debug("import: ignoring '%s': not a regular file", names[i]);
+				log_debug("import: ignoring '%s': a directory", names[i]);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode) || st.st_nlink > 1) {
+			/* a link could make us import (and deliver) a file from elsewhere */
+			if (scan_stable(w, names[i], &st, 0))
+				log_warnx("import: refusing '%s': %s; it stays in the folder and "
+					  "nothing is read through it. Put the file itself there",
+					  names[i],
+					  S_ISLNK(st.st_mode) ? "a symbolic link"
+					  : !S_ISREG(st.st_mode)
+					      ? "not a regular file"
+					      : "a hard link to a file elsewhere");
 			continue;
 		}
 		if (!scan_stable(w, names[i], &st, cx->sc.stable_seconds)) {

@@ -14,7 +14,7 @@ libsqlite3-dev sqlite3
 libyaml-dev libjson-c-dev libpcre2-dev
 libxml2-dev libxml2-utils
 libzip-dev zip unzip
-groff ghostscript jq
+groff ghostscript jq time
 gnutls-bin softhsm2 opensc libengine-pkcs11-openssl libp11-dev avahi-daemon dbus
 zbar-tools libzbar-dev libqrencode-dev
 default-jdk-headless libbcpkix-java

@@ -90,6 +90,12 @@ static int requeue_corrupt(struct tool_ctx *c, const char *id)
 						     : "");
 		return EX_DATAERR;
 	}
+	if (spool_entry_ok(c->sp[found], SPOOL_CORRUPT, id) == -1) {
+		log_errorx("%s: not requeued: spool/%s/corrupt/%s is not a job directory of ours "
+			   "(see above); nothing was moved",
+			   id, tool_stage_names[found], id);
+		return EX_DATAERR;
+	}
 	if (spool_reason(c->sp[found], id, reason, sizeof(reason)) == -1)
 		snprintf(reason, sizeof(reason), "no reason recorded");
 	if (spool_requeue(c->sp[found], id) == -1) {

@@ -273,13 +273,19 @@ static int review_decide(struct tool_ctx *c, const char *id)
 	if (spool_recover(rv) > 0)
 		log_info("recovered an interrupted review decision into review/incoming");
 	if ((claimed = spool_claim(rv, id)) != 1) {
+		int refused = claimed == -1 && errno == EPERM;
+
 		if (claimed == 0)
 			log_errorx("%s: not waiting for review (see mailroom review, mailroom show "
 				   "%s)",
 				   id, id);
+		else if (refused)
+			log_errorx("%s: not decided: review/incoming/%s is not a job directory of "
+				   "ours (see above); nothing was moved",
+				   id, id);
 		else
 			log_error("%s: cannot claim from review/incoming", id);
-		rc = claimed == 0 ? EX_DATAERR : EX_IOERR;
+		rc = claimed == 0 || refused ? EX_DATAERR : EX_IOERR;
 		goto out;
 	}
 	spool_clean_active(rv, id);

@@ -221,6 +221,22 @@ fail:
 	return -1;
 }
 
+int fio_private(const char *path)
+{
+	struct stat st;
+	int fd, rc = 0, e;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 ||
+	    (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0 && fchmod(fd, st.st_mode & 0700) == -1))
+		rc = -1;
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
 int fio_mkdirs(const char *path, mode_t mode)
 {
 	char p[PATH_MAX];

@@ -31,6 +31,10 @@ int fio_write_atomic(const char *path, const void *data, size_t n, mode_t mode);
 int fio_copy_file(const char *from, const char *to, mode_t mode);
 /* Read a whole file into out (appended); E2BIG if it is larger than max. */
 int fio_read_file(const char *path, size_t max, buf *out);
+/* Make path a private file for a library that creates it itself (SQLite): create it
+ * 0600 if absent (never through a symlink), take group and other rights away if
+ * present. 0, or -1 with errno (ELOOP for a symlink). */
+int fio_private(const char *path);
 /* mkdir -p with mode for the directories it creates. */
 int fio_mkdirs(const char *path, mode_t mode);
 /* Remove a tree (files and directories, never following symlinks). */
