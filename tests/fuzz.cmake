@@ -1,0 +1,27 @@
+# Fuzz targets (fuzz/, issue 8): one per parser of outside bytes. Each is built
+# as a replay driver in every build, and ctest replays its corpus
+# (fuzz/corpus/NAME) and its regression files (fuzz/regressions/NAME: inputs that
+# once crashed, hung or leaked). The libFuzzer binaries: -DMAILROOM_FUZZ=ON,
+# scripts/fuzz.sh.
+set(MAILROOM_FUZZ_TARGETS
+    "tiff:mailroom_sign_core"
+    "import:mailroom_scan_lib"
+    "conf:mailroom_common"
+    "scankonzept:mailroom_classify"
+    "job:mailroom_common"
+    "tsa:mailroom_common"
+    "cades:mailroom_tool"
+    "receipt:mailroom_export"
+    "sep:mailroom_scan_sep"
+    "ers:mailroom_common")
+foreach(t ${MAILROOM_FUZZ_TARGETS})
+  string(REPLACE ":" ";" t ${t})
+  list(GET t 0 name)
+  list(GET t 1 lib)
+  mailroom_fuzz_target(${name} LIBS ${lib})
+  add_test(NAME fuzz_replay_${name}
+           COMMAND fuzz_replay_${name} ${CMAKE_SOURCE_DIR}/fuzz/corpus/${name}
+                   ${CMAKE_SOURCE_DIR}/fuzz/regressions/${name})
+  set_tests_properties(fuzz_replay_${name} PROPERTIES LABELS fuzz TIMEOUT 600
+                       ENVIRONMENT "${MAILROOM_TEST_ENV}" SKIP_RETURN_CODE 77)
+endforeach()
