@@ -25,3 +25,8 @@ foreach(t ${MAILROOM_FUZZ_TARGETS})
   set_tests_properties(fuzz_replay_${name} PROPERTIES LABELS fuzz TIMEOUT 600
                        ENVIRONMENT "${MAILROOM_TEST_ENV}" SKIP_RETURN_CODE 77)
 endforeach()
+
+# fuzz/make-seeds.sh builds the evidence records of the ers corpus with this.
+add_executable(fuzz_seed_ers ${CMAKE_SOURCE_DIR}/fuzz/seed_ers.c)
+target_link_libraries(fuzz_seed_ers PRIVATE mailroom_common)
+set_target_properties(fuzz_seed_ers PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
