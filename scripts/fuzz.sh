@@ -55,15 +55,21 @@ export MAILROOM_SHARED="${MAILROOM_SHARED:-$top/../shared}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-# name_of ARTIFACT LOG: <kind>-<what>-<function> from libFuzzer's file name and
-# the sanitizer's report.
+# name_of BIN ARTIFACT: <kind>-<what>-<function>, from libFuzzer's file name and
+# the sanitizer's report of a second run on the artifact with full stacks (so a
+# leak allocated inside a library still names the project's function).
 name_of() {
-	kind=$(basename "$1" | sed 's/-.*//')
+	kind=$(basename "$2" | sed 's/-.*//')
+	ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" "$1" -rss_limit_mb=2048 -timeout=10 \
+		"$2" >"$2.replay" 2>&1 || true
 	what=$(sed -n -e 's/.*ERROR: AddressSanitizer: \([a-zA-Z-]*\).*/\1/p' \
-		-e 's/.*ERROR: LeakSanitizer: \(detected memory leaks\).*/leak/p' \
+		-e 's/.*ERROR: LeakSanitizer: detected memory leaks.*/leak/p' \
 		-e 's/.*runtime error: \([a-z]*\( [a-z]*\)\{0,2\}\).*/ub-\1/p' \
-		-e 's/.*ERROR: libFuzzer: \([a-z-]*\).*/\1/p' "$2" | head -1 | tr ' ' '-')
-	fn=$(sed -n 's/.* in \([A-Za-z_][A-Za-z0-9_]*\) .*\/wt-[^ ]*\/\(common\|scan\|classify\|sign\|tools\|dms-export\|util\)\/.*/\1/p; s/.* in \([a-z_][a-z0-9_]*\) \/.*\(common\|scan\|classify\|sign\|tools\|dms-export\|util\)\/[a-z_]*\.c:.*/\1/p' "$2" | head -1)
+		-e 's/.*ERROR: libFuzzer: \([a-z-]*\).*/\1/p' "$2.replay" | head -1 | tr ' ' '-')
+	[ "$what" = "$kind" ] && what=""
+	fn=$(sed -n 's/.* in \([A-Za-z_][A-Za-z0-9_]*\) [^ ]*\/\(util\|common\|scan\|classify\|sign\|tools\|dms-export\)\/[A-Za-z0-9_]*\.c:.*/\1/p' \
+		"$2.replay" | head -1)
+	rm -f "$2.replay"
 	echo "$kind${what:+-$what}${fn:+-$fn}"
 }
 
@@ -101,7 +107,8 @@ for t in $TARGETS; do
 	for a in "$W/$t/artifacts"/*; do
 		[ -f "$a" ] || continue
 		sum=$(sha1sum "$a" | cut -c1-8)
-		name="$(name_of "$a" "$log")-$sum"
+		case $a in *.replay) continue ;; esac
+		name="$(name_of "$bin" "$a")-$sum"
 		cp "$a" "$regr/$name"
 		cp "$log" "$W/$t/$name.log"
 		found="$found $name"
