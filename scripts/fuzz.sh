@@ -53,6 +53,7 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDI
 export MAILROOM_SOURCE="$top"
 export MAILROOM_SHARED="${MAILROOM_SHARED:-$top/../shared}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$top/fuzz/lsan.supp}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 # name_of BIN ARTIFACT: <kind>-<what>-<function>, from libFuzzer's file name and

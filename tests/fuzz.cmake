@@ -23,7 +23,8 @@ foreach(t ${MAILROOM_FUZZ_TARGETS})
            COMMAND fuzz_replay_${name} ${CMAKE_SOURCE_DIR}/fuzz/corpus/${name}
                    ${CMAKE_SOURCE_DIR}/fuzz/regressions/${name})
   set_tests_properties(fuzz_replay_${name} PROPERTIES LABELS fuzz TIMEOUT 600
-                       ENVIRONMENT "${MAILROOM_TEST_ENV}" SKIP_RETURN_CODE 77)
+                       ENVIRONMENT "${MAILROOM_TEST_ENV};LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/fuzz/lsan.supp"
+                       SKIP_RETURN_CODE 77)
 endforeach()
 
 # fuzz/make-seeds.sh builds the evidence records of the ers corpus with this.
