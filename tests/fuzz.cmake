@@ -23,7 +23,7 @@ foreach(t ${MAILROOM_FUZZ_TARGETS})
            COMMAND fuzz_replay_${name} ${CMAKE_SOURCE_DIR}/fuzz/corpus/${name}
                    ${CMAKE_SOURCE_DIR}/fuzz/regressions/${name})
   set_tests_properties(fuzz_replay_${name} PROPERTIES LABELS fuzz TIMEOUT 600
-                       ENVIRONMENT "${MAILROOM_TEST_ENV};LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/fuzz/lsan.supp"
+                       ENVIRONMENT "${MAILROOM_TEST_ENV};LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/fuzz/lsan.supp;ASAN_OPTIONS=max_allocation_size_mb=1024:allocator_may_return_null=0"
                        SKIP_RETURN_CODE 77)
 endforeach()
 
