@@ -8,6 +8,7 @@
  * fuzzer's time limit; the code that enforces them is the same.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -50,7 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((t = scan_tiff_create(out, &meta, SCAN_TIFF_MAX_ALLOC, err, sizeof(err))) == NULL)
 		return 0;
 	scan_tiff_nosync(t);
-	(void)scan_import_decode(path, k, &lim, t, NULL, "fuzz", err, sizeof(err));
+	if (scan_import_decode(path, k, &lim, t, NULL, "fuzz", err, sizeof(err)) == -1 &&
+	    getenv("FUZZ_VERBOSE") != NULL)
+		fprintf(stderr, "fuzz_import: %s: %s\n", scan_import_name(k), err);
 	(void)scan_tiff_close(t, err, sizeof(err));
 	return 0;
 }
