@@ -7,7 +7,7 @@
 # merged into a corpus (files named by their SHA-1) are kept.
 #
 # BUILD: the normal build directory (default build/) with mailroom-test-tsa and
-# tests/fuzz_seed_ers. Needs openssl, curl, jq, gs, tiffcp.
+# tests/fuzz_seed_ers. Needs openssl, curl, jq, gs, tiffcp, zip.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$top/build}
@@ -51,6 +51,10 @@ done
 
 # --- receipt: the test receipts of dms-export
 cp "$top"/tests/data/export/receipts/*.xml "$C/receipt/"
+for f in "$top"/tests/data/export/receipts/*.xml; do # as a container (.zip)
+	rm -f "$C/receipt/seed-$(basename "$f" .xml).zip"
+	zip -q -j -X "$C/receipt/seed-$(basename "$f" .xml).zip" "$f"
+done
 
 # --- tiff and import: pages as the scanner and importers produce them
 # ghostscript renders a small page into every format (no ImageMagick needed)
