@@ -11,7 +11,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-plain demo clean pki bench-classify bench-pipeline bench-sign bench-export bench-scan bench-resign
+.PHONY: all deps build test test-plain demo clean pki fuzz bench-classify bench-pipeline bench-sign bench-export bench-scan bench-resign
 
 all: build
 
@@ -63,3 +63,11 @@ bench-scan: build
 
 bench-resign: build
 	sh bench/resign/run.sh $(BUILD)
+
+# libFuzzer targets (fuzz/README.md): FUZZ_SECONDS per target, FUZZ_TARGETS to
+# choose, FUZZ_MERGE=1 to keep new inputs in fuzz/corpus/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+FUZZ_MERGE ?= 0
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" FUZZ_MERGE=$(FUZZ_MERGE) sh scripts/fuzz.sh

@@ -114,6 +114,7 @@ static conf_node *conf_parse_node(struct conf_parse *cp, yaml_event_t *ev, int d
 	if (depth > CONF_MAX_DEPTH) {
 		snprintf(cp->e->msg, sizeof(cp->e->msg), "%s:%zu: nested too deeply (max %d)",
 			 cp->file, ev->start_mark.line + 1, CONF_MAX_DEPTH);
+		yaml_event_delete(ev);
 		goto fail;
 	}
 	switch (ev->type) {
@@ -122,6 +123,7 @@ static conf_node *conf_parse_node(struct conf_parse *cp, yaml_event_t *ev, int d
 		n->value = xstrdup((const char *)ev->data.scalar.value);
 		if (strlen(n->value) != ev->data.scalar.length) {
 			conf_fail(cp->e, n, "NUL byte in a value");
+			yaml_event_delete(ev);
 			goto fail;
 		}
 		yaml_event_delete(ev);

@@ -152,6 +152,12 @@ void job_drop_file(job *j, const char *name)
 	json_object_object_del(job_files(j), name);
 }
 
+/* 1 if o is there and its text is s (a JSON null is no text: fuzz/regressions/job). */
+static int job_str_eq(json_object *o, const char *s)
+{
+	return o != NULL && strcmp(json_object_get_string(o), s) == 0;
+}
+
 int job_has_file(const job *j, const char *name)
 {
 	return json_object_object_get_ex(job_files(j), name, NULL);
@@ -197,8 +203,7 @@ int job_stage_done(const job *j, const char *stage)
 		e = json_object_array_get_idx(hist, i);
 		if (json_object_object_get_ex(e, "stage", &s) &&
 		    json_object_object_get_ex(e, "outcome", &o) &&
-		    strcmp(json_object_get_string(s), stage) == 0 &&
-		    strcmp(json_object_get_string(o), "ok") == 0)
+		    job_str_eq(s, stage) && job_str_eq(o, "ok"))
 			return 1;
 	}
 	return 0;
@@ -352,7 +357,7 @@ static int job_check_files(job *j, char *err, size_t errlen)
 			return -1;
 		}
 		free(fp);
-		if ((strcmp(hex, json_object_get_string(h)) != 0 ||
+		if ((!job_str_eq(h, hex) ||
 		     (int64_t)size != json_object_get_int64(sz)) &&
 		    !job_matches_next(ent, hex, size)) {
 			job_errf(err, errlen,
@@ -401,17 +406,15 @@ job *job_read(const char *dir, const char *id, char *err, size_t errlen)
 	}
 	if (last_key == NULL || strcmp(last_key, "end") != 0 ||
 	    !json_object_object_get_ex(root, "end", &o) ||
-	    strcmp(json_object_get_string(o), JOB_FORMAT) != 0) {
+	    !job_str_eq(o, JOB_FORMAT)) {
 		job_errf(err, errlen, "job.json has no end marker (truncated or foreign)");
 		goto fail;
 	}
-	if (!json_object_object_get_ex(root, "format", &o) ||
-	    strcmp(json_object_get_string(o), JOB_FORMAT) != 0) {
+	if (!json_object_object_get_ex(root, "format", &o) || !job_str_eq(o, JOB_FORMAT)) {
 		job_errf(err, errlen, "job.json: unknown format (expected %s)", JOB_FORMAT);
 		goto fail;
 	}
-	if (!json_object_object_get_ex(root, "id", &o) ||
-	    strcmp(json_object_get_string(o), id) != 0) {
+	if (!json_object_object_get_ex(root, "id", &o) || !job_str_eq(o, id)) {
 		job_errf(err, errlen, "job.json belongs to another job");
 		goto fail;
 	}

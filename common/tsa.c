@@ -551,16 +551,58 @@ static int tsa_ct_ok(const char *ct)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
+/*
+ * Check the TSA's answer (rlen bytes of a TimeStampResp) to the request rq as
+ * tsa_stamp does: DER, status granted, one token that verifies. TSA_OK with the
+ * token copied into *token_der, else TSA_LATER or TSA_PERMANENT with err set.
+ */
+static int tsa_reply(const tsa_client *t, TS_REQ *rq, const unsigned char *reply, size_t rlen,
+		     unsigned char **token_der, size_t *token_len, char *err, size_t errlen)
+{
+	TS_RESP *resp = NULL;
+	const unsigned char *p, *tok;
+	long toklen;
+	int rc = TSA_PERMANENT;
+
+	p = reply;
+	if (rlen == 0 || (resp = d2i_TS_RESP(NULL, &p, (long)rlen)) == NULL ||
+	    p != reply + rlen) {
+		ERR_clear_error();
+		tsa_errf(err, errlen,
+			 "TSA %s sent %zu bytes that are not a DER TimeStampResp: ask the TSA "
+			 "operator, check %s",
+			 t->url, rlen, TSA_CONF_HINT);
+		goto out;
+	}
+	if ((rc = tsa_check_status(t, resp, err, errlen)) != TSA_OK)
+		goto out;
+	rc = TSA_PERMANENT;
+	if (tsa_token_span(reply, (long)rlen, &tok, &toklen) == -1) {
+		tsa_errf(err, errlen,
+			 "TSA %s: the TimeStampResp is not DER with one token: ask the TSA "
+			 "operator",
+			 t->url);
+		goto out;
+	}
+	if ((rc = tsa_verify(t, rq, resp, err, errlen)) != TSA_OK)
+		goto out;
+	*token_der = xmalloc((size_t)toklen);
+	memcpy(*token_der, tok, (size_t)toklen);
+	*token_len = (size_t)toklen;
+	rc = TSA_OK;
+out:
+	TS_RESP_free(resp);
+	return rc;
+}
+
 int tsa_stamp(tsa_client *t, const unsigned char *data, size_t len, unsigned char **token_der,
 	      size_t *token_len, char *err, size_t errlen)
 {
 	TS_REQ *rq = NULL;
-	TS_RESP *resp = NULL;
 	unsigned char *qder = NULL;
-	const unsigned char *p, *tok;
 	const char *ct = NULL;
 	char why[512];
-	long code = 0, toklen;
+	long code = 0;
 	int qlen, rc = TSA_PERMANENT;
 	CURLcode cc;
 
@@ -612,38 +654,33 @@ int tsa_stamp(tsa_client *t, const unsigned char *data, size_t len, unsigned cha
 			 t->url, ct ? ct : "(none)", TSA_CONF_HINT);
 		goto out;
 	}
-	p = (const unsigned char *)t->resp.data;
-	if (t->resp.len == 0 || (resp = d2i_TS_RESP(NULL, &p, (long)t->resp.len)) == NULL ||
-	    p != (const unsigned char *)t->resp.data + t->resp.len) {
-		ERR_clear_error();
-		tsa_errf(err, errlen,
-			 "TSA %s sent %zu bytes that are not a DER TimeStampResp: ask the TSA "
-			 "operator, check %s",
-			 t->url, t->resp.len, TSA_CONF_HINT);
-		goto out;
-	}
-	if ((rc = tsa_check_status(t, resp, err, errlen)) != TSA_OK)
-		goto out;
-	rc = TSA_PERMANENT;
-	if (tsa_token_span((const unsigned char *)t->resp.data, (long)t->resp.len, &tok, &toklen) ==
-	    -1) {
-		tsa_errf(err, errlen,
-			 "TSA %s: the TimeStampResp is not DER with one token: ask the TSA "
-			 "operator",
-			 t->url);
-		goto out;
-	}
-	if ((rc = tsa_verify(t, rq, resp, err, errlen)) != TSA_OK)
-		goto out;
-	*token_der = xmalloc((size_t)toklen);
-	memcpy(*token_der, tok, (size_t)toklen);
-	*token_len = (size_t)toklen;
-	rc = TSA_OK;
+	rc = tsa_reply(t, rq, (const unsigned char *)t->resp.data, t->resp.len, token_der,
+		       token_len, err, errlen);
 out:
 	OPENSSL_free(qder);
 	TS_REQ_free(rq);
-	TS_RESP_free(resp);
 	buf_reset(&t->resp);
+	ERR_clear_error();
+	return rc;
+}
+
+int tsa_check_reply(const tsa_client *t, const unsigned char *data, size_t len,
+		    const unsigned char *reply, size_t rlen, unsigned char **token_der,
+		    size_t *token_len, char *err, size_t errlen)
+{
+	TS_REQ *rq;
+	int rc;
+
+	err[0] = '\0';
+	*token_der = NULL;
+	*token_len = 0;
+	if ((rq = tsa_make_request(t, data, len)) == NULL) {
+		ERR_clear_error();
+		tsa_errf(err, errlen, "cannot build the time-stamp request");
+		return TSA_LATER;
+	}
+	rc = tsa_reply(t, rq, reply, rlen, token_der, token_len, err, errlen);
+	TS_REQ_free(rq);
 	ERR_clear_error();
 	return rc;
 }

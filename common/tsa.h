@@ -87,6 +87,15 @@ int tsa_stamp(tsa_client *t, const unsigned char *data, size_t len, unsigned cha
 	      size_t *token_len, char *err, size_t errlen);
 
 /*
+ * Check reply (rlen bytes, a TimeStampResp) as tsa_stamp() checks the TSA's answer,
+ * against a new request over data (with its own random nonce): for tests and
+ * fuzzing, the same code as tsa_stamp() after the HTTP exchange. Results as
+ * tsa_stamp().
+ */
+int tsa_check_reply(const tsa_client *t, const unsigned char *data, size_t len,
+		    const unsigned char *reply, size_t rlen, unsigned char **token_der,
+		    size_t *token_len, char *err, size_t errlen);
+/*
  * Describe a TimeStampToken (DER) without verifying it: genTime, serial, policy,
  * imprint algorithm, ESS version, TSA subject. TSA_OK or TSA_PERMANENT
  * (not a token) with err set.
