@@ -98,7 +98,7 @@ struct verify_cades_result {
 	char serial[80];	  /* uppercase hex */
 	int test_pki;		  /* a CN of the signer or its issuer says TEST */
 	char digest[32];	  /* "SHA-256" */
-	char key[48];		  /* "EC P-256", "RSA 3072" */
+	char key[80];		  /* "EC P-256", "RSA 3072" (a group name is < 64) */
 	time_t signing_time;	  /* claimed signing-time, 0 if absent */
 	int timestamps;		  /* signature-time-stamps that verified */
 	time_t ts_time;		  /* earliest verified genTime */
