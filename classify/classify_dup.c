@@ -40,6 +40,7 @@ classify_dup *classify_dup_open(const char *path, char *err, size_t errlen)
 	    "CREATE INDEX IF NOT EXISTS letters_pages ON letters(pages);";
 	classify_dup *d = xcalloc(1, sizeof(*d));
 	char *msg = NULL;
+	int rc;
 
 	if (sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
@@ -47,9 +48,21 @@ classify_dup *classify_dup_open(const char *path, char *err, size_t errlen)
 		return classify_dup_close(d);
 	}
 	sqlite3_busy_timeout(d->db, DUP_BUSY_MS);
-	if (sqlite3_exec(d->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+	/* Workers open the database at the same moment. Switching a new file to WAL and
+	 * creating the table can meet another connection's lock in a way SQLite does not
+	 * wait for (the busy handler is skipped where waiting could deadlock): SQLITE_BUSY
+	 * at once. The schema is idempotent, so it is tried again within DUP_BUSY_MS. */
+	for (int waited = 0;; waited += 20) {
+		rc = sqlite3_exec(d->db, schema, NULL, NULL, &msg);
+		if (rc == SQLITE_OK || (rc & 0xff) != SQLITE_BUSY || waited >= DUP_BUSY_MS)
+			break;
+		sqlite3_free(msg);
+		msg = NULL;
+		sqlite3_sleep(20);
+	}
+	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot create the table: %s", path,
-			 msg ? msg : "unknown error");
+			 msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		return classify_dup_close(d);
 	}

@@ -384,7 +384,7 @@ static void test_dup_concurrent(const char *db, const uint64_t *fp)
 
 		if (pid == 0) {
 			struct classify_dup_match m;
-			char err[256], job[32];
+			char err[256] = "", job[32];
 			classify_dup *h;
 			int r = -1;
 
@@ -394,6 +394,8 @@ static void test_dup_concurrent(const char *db, const uint64_t *fp)
 			if (read(gate[0], &c, 1) == 0 && h != NULL) /* EOF: all go */
 				r = classify_dup_check(h, job, "race-key", fp, 1, &m, err,
 						       sizeof(err));
+			if (r == -1)
+				fprintf(stderr, "racer %d: %s\n", i, err);
 			classify_dup_close(h);
 			c = (char)(r == 0 ? 'f' : r == 1 ? 'd' : 'e');
 			_exit(write(results[1], &c, 1) == 1 ? 0 : 1);
