@@ -430,6 +430,17 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 		/* decode the copy in the job: what is recorded is what was decoded */
 		bad =
 		    scan_import_decode(opath, k, &cx->sc.lim, t, sets, id, why, sizeof(why)) == -1;
+		if (bad && scan_tiff_io_errno(t) != 0) {
+			/* our own write failed (disk full, I/O error): not the file's fault,
+			 * so not quarantined; it stays in the import folder */
+			int e = scan_tiff_io_errno(t);
+
+			json_object_put(sets);
+			log_errorx("%s: cannot write %s in %s: %s%s%s", id, SCAN_TIFF_NAME, dir,
+				   strerror(e), e == ENOSPC ? "; free space in " : "",
+				   e == ENOSPC ? cx->set.spool_dir : "");
+			goto fail_tmp;
+		}
 		pages = scan_job_pages(t);
 		npages = scan_tiff_pages(t);
 		if (scan_tiff_close(t, cerr, sizeof(cerr)) == -1 && !bad) {
