@@ -373,6 +373,16 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 			snprintf(loc, sizeof(loc), "spool/%s", where);
 			scan_job_journal(&cx->env, prev, "captured", "ok", "queued", loc, detail,
 					 NULL);
+		} else if (strcmp(where, "scan/corrupt") == 0 &&
+			   journal_has_event(cx->env.jr, prev, "captured", "quarantined") == 0) {
+			/* the run died between the quarantine and its event */
+			if (spool_reason(cx->env.scan, prev, reason, sizeof(reason)) == -1)
+				snprintf(reason, sizeof(reason), "see QUARANTINE.txt");
+			snprintf(detail, sizeof(detail),
+				 "import '%s' cannot be decoded (recorded after a restart)", name);
+			snprintf(loc, sizeof(loc), "spool/scan/corrupt/%s", prev);
+			scan_job_journal(&cx->env, prev, "captured", "quarantined", "quarantined",
+					 loc, detail, reason);
 		}
 		rc = 0;
 		goto out;
