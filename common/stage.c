@@ -260,14 +260,27 @@ static int stage_one(const struct stage_ops *ops, struct stage_env *env, const c
 		break;
 	case STAGE_REVIEW:
 		job_mark_stage(j, ops->name, "review");
-		if (job_write(j) == -1 || spool_handoff(env->in, id, env->review) == -1) {
+		if (job_write(j) == -1) {
+			log_error("%s: cannot write the job record for review", id);
+			rc = -1;
+			goto out;
+		}
+		/* the event before the move, as above: a crash between the two leaves the
+		 * letter here, to be decided again; never in review without its event */
+		if (stage_journal(env, id, r.action ? r.action : "review", "review", r.detail,
+				  "review", "spool/review/incoming", &r, r.reason) == -1) {
+			log_errorx("%s: stays in spool/%s/active: the journal %s cannot record "
+				   "its review (disk full?); free space in %s and restart the stage",
+				   id, env->name, env->set.journal_path, env->set.var_dir);
+			rc = -1;
+			goto out;
+		}
+		if (spool_handoff(env->in, id, env->review) == -1) {
 			log_error("%s: cannot move to review", id);
 			rc = -1;
 			goto out;
 		}
 		log_warnx("%s: needs review: %s", id, r.reason);
-		stage_journal(env, id, r.action ? r.action : "review", "review", r.detail, "review",
-			      "spool/review/incoming", &r, r.reason);
 		break;
 	case STAGE_DEFER:
 	defer:

@@ -139,7 +139,7 @@ outcome() {
 	{
 		# one jq for all: id -> the decisions in its record
 		[ ${#files[@]} -eq 0 ] || jq -r '[(input_filename | split("/") | .[-2]), .source.file,
-			.classification.type, .classification.office, .classification.duplicate_kind,
+			.classification.type, .classification.office,
 			.signing.level, .signing.skipped, .export.message_type] | map(. // "-") | join(" ")' \
 			"${files[@]}" 2>/dev/null | sed 's/^/J /'
 		printf 'P %s\n' "${places[@]}"
