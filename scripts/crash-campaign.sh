@@ -33,7 +33,10 @@
 # has more injection points than the budget covers, they are sampled evenly
 # (first and last always); the figures say how many of how many were hit.
 # Environment: MAILROOM_SOURCE, MAILROOM_BIN (default: this checkout, build/bin),
-# CRASH_SEED (default: the pid), CRASH_REPORT=FILE (figures also written there).
+# CRASH_SEED (default: the pid), CRASH_REPORT=FILE (figures also written there),
+# CRASH_CLASSIFY_CAP (at most this many points per op in classify: OCR is slow),
+# CRASH_SWEEP_ON=0 (do not sweep past the last traced point to find untraced
+# ones), CRASH_FULL_EVERY (XSD + seal check every Nth export cycle, default 10).
 # Exit status 0 when every check passed.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -480,8 +483,11 @@ inject() {
 }
 
 for v in exit fail; do
-	[ $v = exit ] && cap=$CAP_EXIT || cap=$CAP_FAIL
 	for s in scan classify sign dms-export; do
+		[ $v = exit ] && cap=$CAP_EXIT || cap=$CAP_FAIL
+		if [ "$s" = classify ] && [ -n "${CRASH_CLASSIFY_CAP:-}" ] && [ "$cap" -gt "$CRASH_CLASSIFY_CAP" ]; then
+			cap=$CRASH_CLASSIFY_CAP
+		fi
 		for op in fsync rename write tsa token delivered; do
 			p=${points_of["$s $op"]:-0}
 			[ "$p" -gt 0 ] || continue
@@ -492,7 +498,7 @@ for v in exit fail; do
 				last=$n
 			done
 			# the trace may undercount (token): go on while points still fire
-			if [ "$last" -eq "$p" ]; then
+			if [ "$last" -eq "$p" ] && [ "${CRASH_SWEEP_ON:-1}" = 1 ]; then
 				n=$((p + 1))
 				while inject "$s" "$op" "$n" "$v"; do n=$((n + 1)); done
 			fi
