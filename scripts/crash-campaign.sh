@@ -17,7 +17,8 @@
 #   - killed with a real SIGKILL at a random moment of its run;
 #   - killed with a real SIGKILL on the Nth SQLite write (strace injects SIGKILL at
 #     pwrite64: the journal and fingerprint databases) and, for sign, on the Nth
-#     socket call of the TSA request;
+#     socket call of the TSA request (not with strace --seccomp-bpf: strace 6.1
+#     then does not inject);
 # then restarted (deferred letters released with `mailroom requeue --now`) until
 # its queue is empty. After each crash: every letter is in exactly one place and
 # left the pipeline at most once. After each restart: the stage's outcome equals
@@ -492,10 +493,18 @@ for v in exit fail; do
 			p=${points_of["$s $op"]:-0}
 			[ "$p" -gt 0 ] || continue
 			[ $v = fail ] && [ "$op" = delivered ] && continue # an exit-only point
+			# a point that does not fire ends the sweep after three misses in a row
+			# (with classify's workers the count per process varies a little)
 			last=0
+			miss=0
 			for n in $(points "$p" "$cap"); do
-				inject "$s" "$op" "$n" "$v" || break
-				last=$n
+				if inject "$s" "$op" "$n" "$v"; then
+					last=$n
+					miss=0
+				else
+					miss=$((miss + 1))
+					[ "$miss" -lt 3 ] || break
+				fi
 			done
 			# the trace may undercount (token): go on while points still fire
 			if [ "$last" -eq "$p" ] && [ "${CRASH_SWEEP_ON:-1}" = 1 ]; then
@@ -535,7 +544,7 @@ sigkill_cycle() {
 		[ "${sqlw[$s]}" -gt 0 ] || return 1
 		local nth=$((RANDOM % sqlw[$s] + 1))
 		what="$s SIGKILL at SQLite write #$nth"
-		run_stage "$s" strace -f -q --seccomp-bpf -o "$T/strace.log" -e trace=pwrite64 \
+		run_stage "$s" strace -f -q -o "$T/strace.log" -e trace=pwrite64 \
 			-e inject=pwrite64:signal=KILL:when=$nth || rc=$?
 		grep -q 'killed by SIGKILL' "$T/strace.log" || return 1
 		;;
@@ -544,7 +553,7 @@ sigkill_cycle() {
 		local nth=$((RANDOM % 20 + 1)) sc
 		case $((RANDOM % 3)) in 0) sc=connect ;; 1) sc=sendto ;; *) sc=recvfrom ;; esac
 		what="sign SIGKILL at $sc #$nth (TSA request or key holder)"
-		run_stage sign strace -f -q --seccomp-bpf -o "$T/strace.log" -e trace=$sc \
+		run_stage sign strace -f -q -o "$T/strace.log" -e trace=$sc \
 			-e inject=$sc:signal=KILL:when=$nth || rc=$?
 		grep -q 'killed by SIGKILL' "$T/strace.log" || return 1
 		;;
