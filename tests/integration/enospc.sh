@@ -13,7 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 need_shared xsd
 if ! mount -t tmpfs -o size=16m,mode=0700 tmpfs "$VAR" 2>"$T/mount.err"; then
-	echo "SKIP: mount -t tmpfs is not permitted here ($(cat "$T/mount.err")); the ENOSPC test needs a small filesystem (run as root)" >&2
+	echo "SKIP: mount -t tmpfs is not permitted here ($(head -n 1 "$T/mount.err")); the ENOSPC test needs a small filesystem (run as root)" >&2
 	exit 77
 fi
 JFS=$T/jfs
