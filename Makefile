@@ -11,7 +11,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-plain demo clean pki fuzz bench-classify bench-pipeline bench-sign bench-export bench-scan bench-resign
+.PHONY: all deps build test test-plain demo clean pki fuzz crash-campaign bench-classify bench-pipeline bench-sign bench-export bench-scan bench-resign
 
 all: build
 
@@ -71,3 +71,10 @@ FUZZ_TARGETS ?=
 FUZZ_MERGE ?= 0
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" FUZZ_MERGE=$(FUZZ_MERGE) sh scripts/fuzz.sh
+
+# The crash campaign (issue 8): every stage killed at every injection point and at
+# random moments, >= CRASH_KILLS kills (default 1000; CRASH_SEED to repeat a run).
+CRASH_KILLS ?= 1000
+crash-campaign: build
+	MAILROOM_SOURCE=$(CURDIR) MAILROOM_BIN=$(CURDIR)/$(BUILD)/bin CRASH_KILLS=$(CRASH_KILLS) \
+		bash scripts/crash-campaign.sh

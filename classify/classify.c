@@ -61,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -147,6 +148,16 @@ static int classify_drop_ocr(job *j, struct stage_result *r)
 	return 0;
 }
 
+/* 1 if the filesystem of dir has less than 1 MiB left for us. */
+static int classify_disk_low(const char *dir)
+{
+	struct statvfs vfs;
+
+	if (statvfs(dir, &vfs) == -1)
+		return errno == ENOSPC;
+	return (unsigned long long)vfs.f_bavail * vfs.f_frsize < (1ULL << 20);
+}
+
 /* OCR the job's image into ocr.txt and ocr.pdf (durable); verdict set on failure. */
 static int classify_job_ocr(struct classify_ctx *ctx, job *j, const char *image,
 			    struct classify_ocr_result *res, struct stage_result *r)
@@ -171,6 +182,10 @@ static int classify_job_ocr(struct classify_ctx *ctx, job *j, const char *image,
 		if (o == CLASSIFY_OCR_UNREADABLE)
 			stage_set(r, STAGE_QUARANTINE, "%s (then 'mailroom requeue %s')", err,
 				  job_id(j));
+		else if (classify_disk_low(rdir))
+			/* tesseract's PDF renderer does not say why a write failed */
+			stage_set(r, STAGE_DEFER, "%s: the disk is full; free space for %s, "
+				  "will retry", err, rdir);
 		else
 			stage_set(r, STAGE_DEFER, "%s; will retry", err);
 		goto out;

@@ -182,6 +182,13 @@ static int dup_fp_match(const char *hex, const uint64_t *fp, size_t n, int *wors
 	return 1;
 }
 
+/* A letter checked again (its run died after recording it, before the hand-off)
+ * compares only with letters recorded before it: otherwise it would find the twin
+ * recorded in between, and both twins would be flagged as copies of each other. */
+#define DUP_EARLIER                                                                    \
+	"AND rowid < coalesce((SELECT rowid FROM letters WHERE job = ?2), "              \
+	"9223372036854775807) "
+
 int classify_dup_check(classify_dup *d, const char *job, const char *bytes_key,
 		       const uint64_t *fp, size_t n, struct classify_dup_match *m, char *err,
 		       size_t errlen)
@@ -201,7 +208,7 @@ int classify_dup_check(classify_dup *d, const char *job, const char *bytes_key,
 	if (bytes_key != NULL) {
 		if (sqlite3_prepare_v2(d->db,
 				       "SELECT job FROM letters WHERE bytes = ?1 AND job <> ?2 "
-				       "ORDER BY rowid LIMIT 1",
+				       DUP_EARLIER "ORDER BY rowid LIMIT 1",
 				       -1, &st, NULL) != SQLITE_OK)
 			goto dberr;
 		sqlite3_bind_text(st, 1, bytes_key, -1, SQLITE_STATIC);
@@ -218,7 +225,7 @@ int classify_dup_check(classify_dup *d, const char *job, const char *bytes_key,
 	if (!found && n > 0) {
 		if (sqlite3_prepare_v2(d->db,
 				       "SELECT job, fingerprints FROM letters WHERE pages = ?1 AND "
-				       "job <> ?2 ORDER BY rowid",
+				       "job <> ?2 " DUP_EARLIER "ORDER BY rowid",
 				       -1, &st, NULL) != SQLITE_OK)
 			goto dberr;
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)n);

@@ -133,10 +133,10 @@ void stage_env_close(struct stage_env *env)
 	settings_free(&env->set);
 }
 
-/* Record an event; a journal failure is logged, never silent. */
-static void stage_journal(struct stage_env *env, const char *id, const char *action,
-			  const char *outcome, const char *detail, const char *state,
-			  const char *location, const struct stage_result *r, const char *reason)
+/* Record an event; a journal failure is logged, never silent. 0, or -1 on failure. */
+static int stage_journal(struct stage_env *env, const char *id, const char *action,
+			 const char *outcome, const char *detail, const char *state,
+			 const char *location, const struct stage_result *r, const char *reason)
 {
 	struct journal_event ev;
 
@@ -154,8 +154,11 @@ static void stage_journal(struct stage_env *env, const char *id, const char *act
 		ev.scan_mode = r->scan_mode;
 		ev.office = r->office;
 	}
-	if (journal_record(env->jr, &ev) == -1)
+	if (journal_record(env->jr, &ev) == -1) {
 		log_errorx("%s: could not write the journal event '%s'", id, action);
+		return -1;
+	}
+	return 0;
 }
 
 /* Quarantine active/<id> with a reason, journaled. */
@@ -229,11 +232,19 @@ static int stage_one(const struct stage_ops *ops, struct stage_env *env, const c
 			snprintf(loc, sizeof(loc), "spool/%s/incoming", spool_stage(env->next));
 		action = already ? "resumed" : r.action ? r.action : "done";
 		if (r.verdict == STAGE_FINISHED &&
-		    journal_has_event(env->jr, id, action, "ok") == 1)
+		    journal_has_event(env->jr, id, action, "ok") == 1) {
 			log_info("%s: %s already recorded by an earlier run", id, action);
-		else
-			stage_journal(env, id, action, "ok", r.detail, r.state ? r.state : "queued",
-				      loc, &r, NULL);
+		} else if (stage_journal(env, id, action, "ok", r.detail,
+					 r.state ? r.state : "queued", loc, &r, NULL) == -1) {
+			/* A letter never moves without its event (a full disk): it stays in
+			 * active/ and is taken up again at the next start, done or not. */
+			log_errorx("%s: stays in spool/%s/active: the journal %s cannot record "
+				   "its '%s' (disk full?); free space in %s and restart "
+				   "the stage",
+				   id, env->name, env->set.journal_path, action, env->set.var_dir);
+			rc = -1;
+			goto out;
+		}
 		if (r.verdict == STAGE_FINISHED) {
 			if (spool_finish(env->in, id, r.finish_dest) == -1) {
 				log_error("%s: cannot move to %s", id, r.finish_dest);
@@ -249,14 +260,27 @@ static int stage_one(const struct stage_ops *ops, struct stage_env *env, const c
 		break;
 	case STAGE_REVIEW:
 		job_mark_stage(j, ops->name, "review");
-		if (job_write(j) == -1 || spool_handoff(env->in, id, env->review) == -1) {
+		if (job_write(j) == -1) {
+			log_error("%s: cannot write the job record for review", id);
+			rc = -1;
+			goto out;
+		}
+		/* the event before the move, as above: a crash between the two leaves the
+		 * letter here, to be decided again; never in review without its event */
+		if (stage_journal(env, id, r.action ? r.action : "review", "review", r.detail,
+				  "review", "spool/review/incoming", &r, r.reason) == -1) {
+			log_errorx("%s: stays in spool/%s/active: the journal %s cannot record "
+				   "its review (disk full?); free space in %s and restart the stage",
+				   id, env->name, env->set.journal_path, env->set.var_dir);
+			rc = -1;
+			goto out;
+		}
+		if (spool_handoff(env->in, id, env->review) == -1) {
 			log_error("%s: cannot move to review", id);
 			rc = -1;
 			goto out;
 		}
 		log_warnx("%s: needs review: %s", id, r.reason);
-		stage_journal(env, id, r.action ? r.action : "review", "review", r.detail, "review",
-			      "spool/review/incoming", &r, r.reason);
 		break;
 	case STAGE_DEFER:
 	defer:

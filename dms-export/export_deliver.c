@@ -194,9 +194,12 @@ enum export_delivery export_deliver(const struct export_target *t, const struct 
 	if (edel_write_tmp(t, dir, tmp, ops, &refuse, reason, rlen) == -1)
 		return refuse ? EXPORT_REFUSE : EXPORT_DEFER;
 	if (ops->intent(ops->arg) == -1) {
+		/* The tmp stays: a write that failed at its last step (the directory's
+		 * fsync) may still have recorded "begun"; the next run then links this
+		 * tmp, and without "begun" it removes it as stale. Removing it here made
+		 * the next run take the package for one the DMS had taken: lost. */
 		edel_errf(reason, rlen, "cannot record the delivery in job.json: %s; will retry",
 			  strerror(errno));
-		unlink(tmp);
 		return EXPORT_DEFER;
 	}
 link:

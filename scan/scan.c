@@ -426,6 +426,16 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 			snprintf(loc, sizeof(loc), "spool/%s", where);
 			scan_job_journal(&cx->env, prev, "captured", "ok", "queued", loc, detail,
 					 NULL);
+		} else if (strcmp(where, "scan/corrupt") == 0 &&
+			   journal_has_event(cx->env.jr, prev, "captured", "quarantined") == 0) {
+			/* the run died between the quarantine and its event */
+			if (spool_reason(cx->env.scan, prev, reason, sizeof(reason)) == -1)
+				snprintf(reason, sizeof(reason), "see QUARANTINE.txt");
+			snprintf(detail, sizeof(detail),
+				 "import '%s' cannot be decoded (recorded after a restart)", name);
+			snprintf(loc, sizeof(loc), "spool/scan/corrupt/%s", prev);
+			scan_job_journal(&cx->env, prev, "captured", "quarantined", "quarantined",
+					 loc, detail, reason);
 		}
 		rc = 0;
 		goto out;
@@ -483,6 +493,17 @@ static int scan_import_file(struct scan_ctx *cx, const char *idir, const char *n
 		/* decode the copy in the job: what is recorded is what was decoded */
 		bad =
 		    scan_import_decode(opath, k, &cx->sc.lim, t, sets, id, why, sizeof(why)) == -1;
+		if (bad && scan_tiff_io_errno(t) != 0) {
+			/* our own write failed (disk full, I/O error): not the file's fault,
+			 * so not quarantined; it stays in the import folder */
+			int e = scan_tiff_io_errno(t);
+
+			json_object_put(sets);
+			log_errorx("%s: cannot write %s in %s: %s%s%s", id, SCAN_TIFF_NAME, dir,
+				   strerror(e), e == ENOSPC ? "; free space in " : "",
+				   e == ENOSPC ? cx->set.spool_dir : "");
+			goto fail_tmp;
+		}
 		pages = scan_job_pages(t);
 		npages = scan_tiff_pages(t);
 		if (scan_tiff_close(t, cerr, sizeof(cerr)) == -1 && !bad) {

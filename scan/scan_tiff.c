@@ -49,6 +49,7 @@ struct scan_tiff {
 	struct scan_tiff_done *done;
 	int n_done, cap_done;
 	char err[512];
+	int io_errno; /* the first failed write of ours (ENOSPC, EIO), 0 if none */
 };
 
 /* Keep the first error message of the writer. */
@@ -114,6 +115,8 @@ static tmsize_t scan_tiff_io_write(thandle_t h, void *p, tmsize_t n)
 	if (t->discard)
 		return n;
 	if (fio_write_all(t->fd, p, (size_t)n) == -1) {
+		if (t->io_errno == 0)
+			t->io_errno = errno != 0 ? errno : EIO;
 		scan_tiff_fail(t, "write %s: %s", t->path, strerror(errno));
 		return -1;
 	}
@@ -236,6 +239,11 @@ const struct scan_tiff_done *scan_tiff_page_info(const scan_tiff *t, int i)
 	if (i < 0 || i >= t->n_done)
 		log_panic("scan_tiff_page_info: no page %d", i);
 	return &t->done[i];
+}
+
+int scan_tiff_io_errno(const scan_tiff *t)
+{
+	return t->io_errno;
 }
 
 const char *scan_tiff_error(const scan_tiff *t)

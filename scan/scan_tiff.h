@@ -111,6 +111,9 @@ int scan_tiff_pages(const scan_tiff *t);
 const struct scan_tiff_done *scan_tiff_page_info(const scan_tiff *t, int i);
 /* The last error message; owned by the writer. */
 const char *scan_tiff_error(const scan_tiff *t);
+/* errno of the first write to the file that failed (disk full, I/O error), or 0:
+ * tells our own failure from a bad input. */
+int scan_tiff_io_errno(const scan_tiff *t);
 /*
  * Close the file (fsync, close checked); an unfinished page is aborted first.
  * Returns 0 or -1 (err set); t is freed in every case.

@@ -18,7 +18,8 @@ groff ghostscript jq time
 gnutls-bin softhsm2 opensc libengine-pkcs11-openssl libp11-dev avahi-daemon dbus
 zbar-tools libzbar-dev libqrencode-dev
 default-jdk-headless libbcpkix-java
-clang llvm libclang-rt-14-dev"
+clang llvm libclang-rt-14-dev
+strace"
 if [ "${1:-}" = bench ]; then
 	PKGS="$PKGS ocrmypdf"
 fi

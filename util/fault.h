@@ -6,7 +6,8 @@
  * kill would; "fail" makes it return -1 with errno EIO ("enospc" gives ENOSPC).
  * Operations: fsync, rename, write, tsa, token; delivered (dms-export: right after
  * a package got its final name). Built in always; costs one
- * branch when the variable is unset.
+ * branch when the variable is unset. MAILROOM_FAULT_TRACE=FILE appends
+ * "<pid> <op> <n>" to FILE for every counted call (how many points a run has).
  */
 #ifndef MAILROOM_FAULT_H
 #define MAILROOM_FAULT_H
