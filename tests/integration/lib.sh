@@ -56,6 +56,19 @@ pki() {
 	}
 	sed -i "s|^  url: .*|  url: $url|" "$CONF/signing.yaml"
 }
+# softhsm_token: the test seal key on a SoftHSM2 token in $T/tok (scripts/softhsm.sh);
+# sets URI (RFC 7512) and PIN; as root the token files belong to nobody, the user
+# the key holder runs as. Ends the test when the token cannot be made.
+softhsm_token() {
+	export SOFTHSM2_CONF="$T/tok/softhsm2.conf"
+	URI=$(sh "$MAILROOM_SOURCE/scripts/softhsm.sh" "$T/tok" "$VAR" 2>"$T/softhsm.err") ||
+		{ bad "softhsm.sh: $(cat "$T/softhsm.err")"; finish; exit 1; }
+	PIN=$(head -n 1 "$T/tok/user.pin")
+	if [ "$(id -u)" = 0 ]; then
+		chmod 711 "$T"
+		chown -R nobody "$T/tok"
+	fi
+}
 scan_import() { "$MAILROOM_BIN/mailroom-scan" -c "$CONF" --once --import "$1"; }
 stage() { # stage classify|sign|dms-export [args]
 	local s=$1

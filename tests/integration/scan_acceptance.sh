@@ -322,13 +322,18 @@ mailroom sheets --batch ACC-2 --start 1 --count 1 --png "$T/sep2" >/dev/null &&
 "$PT" qr "MAILROOM-SEP/2;batch=ACC-2;sheet=4" "$T/sep2/v2.png"
 printf '%s\n' "$T/sep2/trennblatt-ACC-2-000001.png" "$R/c001.pgm" "$T/sep2/trennblatt-ACC-2-000003.png" \
 	"$R/c002.pgm" "$T/sep2/v2.png" "$R/c003.pgm" >"$S/stack2.list"
-DEV=$(sh "$ESCL_SH" start "$VAR" "$S/stack2.list" --dpi 150 --formats jpeg) ||
-	{ echo "FAIL: scripts/escl.sh start" >&2; exit 1; }
+# small_batch N SEPARATION: the stack $S/stackN.list through a fresh emulator into
+# its own var ($T/varN), simplex ADF, gray, 150 dpi, stop at a fault; sets rc.
+small_batch() {
+	DEV=$(sh "$ESCL_SH" start "$VAR" "$S/stack$1.list" --dpi 150 --formats jpeg) ||
+		{ echo "FAIL: scripts/escl.sh start" >&2; exit 1; }
+	rc=0
+	SANE_CONFIG_DIR=$VAR/sane MAILROOM_VAR=$T/var$1 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		"$MAILROOM_BIN/mailroom-scan" -c "$CONF" --sane "$DEV" --batch --source ADF --mode Gray \
+		--resolution 150 --separation "$2" --on-fault stop </dev/null >"$T/out$1" 2>"$T/err$1" || rc=$?
+}
+small_batch 2 separator
 V2=$T/var2
-SANE_CONFIG_DIR=$VAR/sane MAILROOM_VAR=$V2 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-	"$MAILROOM_BIN/mailroom-scan" -c "$CONF" --sane "$DEV" --batch --source ADF --mode Gray \
-	--resolution 150 --separation separator --on-fault stop </dev/null >"$T/out2" 2>"$T/err2"
-rc=$?
 check "separators out of sequence and unreadable: the batch is held (exit 65)" [ $rc -eq 65 ]
 H=$(ls "$V2/spool/scan/corrupt" 2>/dev/null | head -1)
 check "... in spool/scan/corrupt with QUARANTINE.txt, no letter submitted" \
@@ -352,13 +357,8 @@ sh "$ESCL_SH" stop "$VAR" >/dev/null
 gs -q -dBATCH -dNOPAUSE -dSAFER -sDEVICE=pgmraw -r300 -sOutputFile="$T/few.pgm" "$T/few.ps"
 "$PT" prep "$T/few.pgm" "$S/few180.pgm" --rotate 180 --dpi 300 --to-dpi 150
 printf '%s\n' "$S/few180.pgm" "$R/c001.pgm" >"$S/stack3.list"
-DEV=$(sh "$ESCL_SH" start "$VAR" "$S/stack3.list" --dpi 150 --formats jpeg) ||
-	{ echo "FAIL: scripts/escl.sh start" >&2; exit 1; }
+small_batch 3 none
 V3=$T/var3
-SANE_CONFIG_DIR=$VAR/sane MAILROOM_VAR=$V3 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-	"$MAILROOM_BIN/mailroom-scan" -c "$CONF" --sane "$DEV" --batch --source ADF --mode Gray \
-	--resolution 150 --separation none --on-fault stop </dev/null >"$T/out3" 2>"$T/err3"
-rc=$?
 L3=$(ls "$V3/spool/classify/incoming" 2>/dev/null | head -1)
 J3=$V3/spool/classify/incoming/$L3/job.json
 check "a page with two lines upside down: exit 0, one letter" t '[ $rc -eq 0 ] && [ -s "$J3" ]'

@@ -35,14 +35,7 @@ sed -e "s/^Anfrage zu .*/Anfrage $MARK Termin/" \
 sh "$T/mk/scripts/sample-letters.sh" "$T/letters" >/dev/null
 
 # --- the seal on a SoftHSM2 token, PIN from a file ---------------------------------
-export SOFTHSM2_CONF="$T/tok/softhsm2.conf"
-URI=$(sh "$MAILROOM_SOURCE/scripts/softhsm.sh" "$T/tok" "$VAR" 2>"$T/softhsm.err") ||
-	{ bad "softhsm.sh: $(cat "$T/softhsm.err")"; finish; exit 1; }
-PIN=$(head -n 1 "$T/tok/user.pin")
-if [ "$(id -u)" = 0 ]; then # the holder runs as nobody and reads the token files
-	chmod 711 "$T"
-	chown -R nobody "$T/tok"
-fi
+softhsm_token
 sed -i -e "s|^key: .*|key: \"$URI\"|" -e "s|^# pkcs11_module: $MODULE|pkcs11_module: $MODULE|" \
 	-e "s|^# pin_env: .*|pin_file: $T/tok/user.pin|" "$CONF/signing.yaml"
 grep -q "^pin_file: $T/tok/user.pin" "$CONF/signing.yaml" || bad "signing.yaml: no pin_env example to replace"

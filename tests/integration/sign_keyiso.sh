@@ -128,14 +128,7 @@ if [ ! -f "$MODULE" ] || ! command -v softhsm2-util >/dev/null; then
 	finish
 	exit 1
 fi
-export SOFTHSM2_CONF="$T/tok/softhsm2.conf"
-URI=$(sh "$MAILROOM_SOURCE/scripts/softhsm.sh" "$T/tok" "$VAR" 2>"$T/softhsm.err") ||
-	{ bad "softhsm.sh: $(cat "$T/softhsm.err")"; finish; exit 1; }
-PIN=$(head -n 1 "$T/tok/user.pin")
-if [ "$(id -u)" = 0 ]; then # the holder runs as nobody and reads the token files
-	chmod 711 "$T"
-	chown -R nobody "$T/tok"
-fi
+softhsm_token
 # A sanitizer runtime keeps its own copy of the start environment (it reads
 # /proc/self/environ at start-up), out of our reach: there the PIN comes from a file.
 if grep -qa __asan_init "$SIGN"; then
