@@ -24,6 +24,7 @@
 struct journal {
 	sqlite3 *db;
 	char who[128];
+	char err[256]; /* SQLite's text of the last failed write */
 };
 
 static const char journal_schema[] =
@@ -121,10 +122,16 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 static int journal_exec(journal *j, const char *sql)
 {
 	if (sqlite3_exec(j->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		log_warnx("journal: %s: %s", sql, sqlite3_errmsg(j->db));
+		snprintf(j->err, sizeof(j->err), "%s", sqlite3_errmsg(j->db));
+		log_warnx("journal: %s: %s", sql, j->err);
 		return -1;
 	}
 	return 0;
+}
+
+const char *journal_error(const journal *j)
+{
+	return j->err[0] ? j->err : "unknown error";
 }
 
 int journal_record(journal *j, const struct journal_event *ev)
@@ -194,8 +201,10 @@ int journal_record(journal *j, const struct journal_event *ev)
 		goto out;
 	rc = 0;
 out:
-	if (rc == -1)
-		log_warnx("%s: journal: %s", ev->job, sqlite3_errmsg(j->db));
+	if (rc == -1) {
+		snprintf(j->err, sizeof(j->err), "%s", sqlite3_errmsg(j->db));
+		log_warnx("%s: journal: %s", ev->job, j->err);
+	}
 	sqlite3_finalize(st);
 	if (rc == 0 && journal_exec(j, "COMMIT") == -1)
 		rc = -1;

@@ -80,4 +80,7 @@ int journal_import_of(journal *j, const char *job, char *path, size_t pathlen, c
 /* Check the whole hash chain. 0 intact; 1 broken (err says where); -1 error. */
 int journal_verify(journal *j, long long *checked, char *err, size_t errlen);
 
+/* SQLite's text of the last failed write ("database or disk is full"). */
+const char *journal_error(const journal *j);
+
 #endif

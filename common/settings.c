@@ -54,11 +54,11 @@ static char *settings_realdir(const char *dir, conf_err *e)
 int settings_load(const char *conf_dir, settings *s, conf_err *e)
 {
 	static const char *const top_keys[] = {"paths", "station", "daemon", NULL};
-	static const char *const path_keys[] = {"var", "inbox", "import", NULL};
+	static const char *const path_keys[] = {"var", "inbox", "import", "journal", NULL};
 	static const char *const station_keys[] = {"name", "operator", NULL};
 	static const char *const daemon_keys[] = {"rescan_seconds", NULL};
 	const conf_node *paths, *station, *daemon;
-	const char *var, *inbox, *import, *name, *op, *env;
+	const char *var, *inbox, *import, *jpath, *name, *op, *env;
 	char *file;
 
 	memset(s, 0, sizeof(*s));
@@ -85,6 +85,7 @@ int settings_load(const char *conf_dir, settings *s, conf_err *e)
 	if (conf_str(paths, "var", 0, "../var", &var, e) == -1 ||
 	    conf_str(paths, "inbox", 0, NULL, &inbox, e) == -1 ||
 	    conf_str(paths, "import", 0, NULL, &import, e) == -1 ||
+	    conf_str(paths, "journal", 0, NULL, &jpath, e) == -1 ||
 	    conf_str(station, "name", 1, NULL, &name, e) == -1 ||
 	    conf_str(station, "operator", 1, NULL, &op, e) == -1 ||
 	    conf_long(daemon, "rescan_seconds", 0, 30, 1, 3600, &s->rescan_seconds, e) == -1)
@@ -106,7 +107,8 @@ int settings_load(const char *conf_dir, settings *s, conf_err *e)
 		}
 	}
 	s->spool_dir = fio_join(s->var_dir, "spool");
-	s->journal_path = fio_join(s->var_dir, "journal.db");
+	s->journal_path =
+	    jpath ? settings_resolve(s->conf_dir, jpath) : fio_join(s->var_dir, "journal.db");
 	s->archive_dir = fio_join(s->var_dir, "archive");
 	s->inbox_dir = inbox ? settings_resolve(s->conf_dir, inbox) : fio_join(s->var_dir, "vis-inbox");
 	s->import_dir = import ? settings_resolve(s->conf_dir, import) : fio_join(s->var_dir, "import");

@@ -14,7 +14,7 @@ typedef struct settings {
 	char *conf_dir;     /* absolute */
 	char *var_dir;      /* var/: everything the pipeline writes */
 	char *spool_dir;    /* var/spool */
-	char *journal_path; /* var/journal.db */
+	char *journal_path; /* paths.journal, default var/journal.db */
 	char *archive_dir;  /* var/archive: letters that have left the pipeline */
 	char *inbox_dir;    /* var/vis-inbox: default root of the office inboxes */
 	char *import_dir;   /* var/import: watched folder for digital mail */

@@ -239,9 +239,9 @@ static int stage_one(const struct stage_ops *ops, struct stage_env *env, const c
 			/* A letter never moves without its event (a full disk): it stays in
 			 * active/ and is taken up again at the next start, done or not. */
 			log_errorx("%s: stays in spool/%s/active: the journal %s cannot record "
-				   "its '%s' (disk full?); free space in %s and restart "
-				   "the stage",
-				   id, env->name, env->set.journal_path, action, env->set.var_dir);
+				   "its '%s' (%s); free space in %s and restart the stage",
+				   id, env->name, env->set.journal_path, action,
+				   journal_error(env->jr), env->set.var_dir);
 			rc = -1;
 			goto out;
 		}
@@ -270,8 +270,9 @@ static int stage_one(const struct stage_ops *ops, struct stage_env *env, const c
 		if (stage_journal(env, id, r.action ? r.action : "review", "review", r.detail,
 				  "review", "spool/review/incoming", &r, r.reason) == -1) {
 			log_errorx("%s: stays in spool/%s/active: the journal %s cannot record "
-				   "its review (disk full?); free space in %s and restart the stage",
-				   id, env->name, env->set.journal_path, env->set.var_dir);
+				   "its review (%s); free space in %s and restart the stage",
+				   id, env->name, env->set.journal_path, journal_error(env->jr),
+				   env->set.var_dir);
 			rc = -1;
 			goto out;
 		}
@@ -409,7 +410,8 @@ static void stage_worker_main(const struct stage_ops *ops, struct stage_env *env
 	/* ASan reserves terabytes of shadow address space at start: any RLIMIT_AS
 	 * would make its next mapping fail */
 	if (ops->memory_mb > 0)
-		log_warnx("worker: the memory limit is not applied in an AddressSanitizer build");
+		log_warnx("worker: no memory limit in a sanitizer build (ASan reserves the "
+			  "address space RLIMIT_AS would bound)");
 #else
 	if (ops->memory_mb > 0) {
 		struct rlimit rl;

@@ -458,7 +458,7 @@ inject() {
 		nfails=$((nfails + 1))
 		fails_by["$s $op"]=$((${fails_by["$s $op"]:-0} + 1))
 		case $op:$rc in *:0 | *:65 | *:73 | *:74 | *:75 | token:78) ;; *) bad "$what: exit $rc after an I/O error: $(grep -v ': info:' "$T/run.log" | tail -n 2)" ;; esac
-		if grep -q 'panic\|Assertion\|AddressSanitizer' "$T/run.log"; then bad "$what: crashed on an I/O error"; fi
+		if grep -q 'panic\|Assertion\|ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$T/run.log"; then bad "$what: crashed on an I/O error"; fi
 	fi
 	if ! after_crash "$s" "$what"; then
 		return 0
