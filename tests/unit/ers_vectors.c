@@ -400,7 +400,7 @@ int main(int argc, char **argv)
 					   {"path-want", required_argument, NULL, 'p'},
 					   {NULL, 0, NULL, 0}};
 	const char *shared = getenv("MAILROOM_SHARED");
-	char *manifest, line[4096];
+	char *manifest, *vdir_made = NULL, line[4096];
 	int ch, i, fails = 0, runs = 0;
 	FILE *f;
 
@@ -415,12 +415,14 @@ int main(int argc, char **argv)
 			return 64;
 	}
 	if (vdir == NULL)
-		vdir = xasprintf("%s/vectors/ers", shared ? shared : "../shared");
+		vdir = vdir_made = xasprintf("%s/vectors/ers", shared ? shared : "../shared");
 	manifest = xasprintf("%s/MANIFEST.tsv", vdir);
 	if ((f = fopen(manifest, "r")) == NULL) {
 		fprintf(stderr,
 			"SKIP: %s is absent (the shared vectors are not beside this checkout)\n",
 			manifest);
+		free(manifest);
+		free(vdir_made);
 		return 77;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {

@@ -272,6 +272,7 @@ int main(void)
 	xsd = xasprintf("%s/xsd/xdomea_3.0.0/xdomea.xsd", shared);
 	if (access(xsd, R_OK) == -1) {
 		fprintf(stderr, "SKIP: %s not found (the shared xdomea schemas are absent)\n", xsd);
+		free(xsd);
 		return 77;
 	}
 	if (mkdtemp(tmproot) == NULL)
