@@ -73,34 +73,24 @@ int escl_http_read(int fd, struct escl_req *rq, int timeout_ms, int *code, const
 	memcpy(rq->method, line, strlen(line) + 1);
 	memcpy(rq->target, sp1 + 1, strlen(sp1 + 1) + 1);
 	for (line = next; line != NULL && *line != '\0'; line = next) {
-		char *colon, *v;
+		char *name, *v;
+		unsigned long long n = clen;
 
 		if ((next = strstr(line, "\r\n")) != NULL) {
 			*next = '\0';
 			next += 2;
 		}
-		if ((colon = strchr(line, ':')) == NULL)
+		if (netio_header_field(line, &name, &v) == -1)
 			return escl_http_bad(code, why, 400, "malformed header field");
-		*colon = '\0';
-		v = colon + 1;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		if (strcasecmp(line, "Content-Length") == 0) {
-			char *e;
-			unsigned long long n;
-
-			errno = 0;
-			n = strtoull(v, &e, 10);
-			if (*v < '0' || *v > '9' || errno != 0 || (*e != '\0' && *e != ' ') ||
-			    (has_len && n != clen))
+		if (strcasecmp(name, "Content-Length") == 0) {
+			if (netio_content_length(v, &has_len, &n) == -1)
 				return escl_http_bad(code, why, 400, "bad Content-Length");
 			if (n > ESCL_HTTP_MAX_BODY)
 				return escl_http_bad(code, why, 413, "body larger than 64 KiB");
 			clen = (size_t)n;
-			has_len = 1;
-		} else if (strcasecmp(line, "Transfer-Encoding") == 0) {
+		} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
 			chunked = 1;
-		} else if (strcasecmp(line, "Expect") == 0) {
+		} else if (strcasecmp(name, "Expect") == 0) {
 			expect = strcasecmp(v, "100-continue") == 0;
 		}
 	}

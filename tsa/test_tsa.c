@@ -242,28 +242,19 @@ static void tsa_serve(struct tsa *ts, int fd, const char *peer)
 	}
 	/* Header fields. */
 	for (line = next; line != NULL && *line != '\0'; line = next) {
-		char *colon, *v;
+		char *name, *v;
+		unsigned long long n = clen;
 
 		if ((next = strstr(line, "\r\n")) != NULL) {
 			*next = '\0';
 			next += 2;
 		}
-		if ((colon = strchr(line, ':')) == NULL) {
+		if (netio_header_field(line, &name, &v) == -1) {
 			tsa_refuse(fd, 400, peer, what, "malformed header field", deadline);
 			return;
 		}
-		*colon = '\0';
-		v = colon + 1;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		if (strcasecmp(line, "Content-Length") == 0) {
-			char *e;
-			unsigned long long n;
-
-			errno = 0;
-			n = strtoull(v, &e, 10);
-			if (*v < '0' || *v > '9' || errno != 0 || (*e != '\0' && *e != ' ') ||
-			    (has_len && n != clen)) {
+		if (strcasecmp(name, "Content-Length") == 0) {
+			if (netio_content_length(v, &has_len, &n) == -1) {
 				tsa_refuse(fd, 400, peer, what, "bad Content-Length", deadline);
 				return;
 			}
@@ -273,12 +264,11 @@ static void tsa_serve(struct tsa *ts, int fd, const char *peer)
 				return;
 			}
 			clen = (size_t)n;
-			has_len = 1;
-		} else if (strcasecmp(line, "Content-Type") == 0) {
+		} else if (strcasecmp(name, "Content-Type") == 0) {
 			type_ok = tsa_is_type(v, TSA_CT_QUERY);
-		} else if (strcasecmp(line, "Transfer-Encoding") == 0) {
+		} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
 			chunked = 1;
-		} else if (strcasecmp(line, "Expect") == 0) {
+		} else if (strcasecmp(name, "Expect") == 0) {
 			expect = strcasecmp(v, "100-continue") == 0;
 		}
 	}

@@ -4,6 +4,7 @@
 #include "netio.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -90,6 +91,36 @@ void netio_printable(const char *s, char *out, size_t outlen)
 	for (i = 0; s[i] != '\0' && i + 1 < outlen; i++)
 		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
 	out[i] = '\0';
+}
+
+int netio_header_field(char *line, char **name, char **value)
+{
+	char *colon = strchr(line, ':'), *v;
+
+	if (colon == NULL)
+		return -1;
+	*colon = '\0';
+	v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	*name = line;
+	*value = v;
+	return 0;
+}
+
+int netio_content_length(const char *v, int *has_len, unsigned long long *len)
+{
+	unsigned long long n;
+	char *e;
+
+	errno = 0;
+	n = strtoull(v, &e, 10);
+	if (*v < '0' || *v > '9' || errno != 0 || (*e != '\0' && *e != ' ') ||
+	    (*has_len && n != *len))
+		return -1;
+	*len = n;
+	*has_len = 1;
+	return 0;
 }
 
 const char *netio_http_reason(int code)

@@ -27,6 +27,12 @@ int netio_send_all(int fd, const void *p, size_t n, long long deadline);
 char *netio_header_end(char *p, size_t n);
 /* A printable, bounded copy of s for a log line (control bytes become '?'). */
 void netio_printable(const char *s, char *out, size_t outlen);
+/* Split an HTTP header field line in place: *name (before ':') and *value (after
+ * it, leading blanks skipped). 0, or -1 when the line has no ':'. */
+int netio_header_field(char *line, char **name, char **value);
+/* Parse a Content-Length value; a repeated header (*has_len set) must agree with
+ * *len. 0 (*len, *has_len set), or -1 when malformed or disagreeing. */
+int netio_content_length(const char *v, int *has_len, unsigned long long *len);
 /* The reason phrase of an HTTP status code the servers send. */
 const char *netio_http_reason(int code);
 
