@@ -19,8 +19,9 @@
 	default one per CPU), each with its own tesseract engines initialised once;
 	the parent holds the stage lock, restarts a worker that dies and re-queues
 	or quarantines its letter (docs/SPOOL-FORMAT.md "Workers"). The type is
-	first decided from the top 40% of page 1 at reduced resolution (the early
-	pass); when the margin reaches early.margin that decision stands, and a
+	first decided from the top of page 1 at reduced resolution, then, if that
+	is not sure, from the rest of page 1 (the early pass, two looks); when the
+	margin reaches early.margin that decision stands, and a
 	nicht_scannen letter then gets no full-text OCR at all. job.json records
 	both ("decided_from": "early" or "full", "early": {...}).
  *
@@ -316,8 +317,7 @@ static int classify_process(void *arg, struct stage_env *env, job *j, struct sta
 		/* paper that goes on needs no searchable PDF: the early text is all */
 		if (classify_drop_ocr(j, r) == -1)
 			goto out;
-		res = ce.res;
-		memset(&ce.res, 0, sizeof(ce.res));
+		classify_early_take(&ce, &res);
 	} else {
 		cpu0 = classify_ocr_cpu();
 		if (classify_job_ocr(ctx, j, image, &res, r) == -1)

@@ -12,6 +12,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "stage.h"
+#include "xalloc.h"
 
 #define CLASSIFY_CONF_FILE "classify.yaml"
 
@@ -23,6 +24,8 @@
 #define DEF_CLASSIFY_EARLY_ENABLED 1
 #define CLASSIFY_EARLY_MARGIN "margin"
 #define DEF_CLASSIFY_EARLY_MARGIN_FACTOR 2.0 /* times thresholds.min_margin */
+#define CLASSIFY_EARLY_REST "rest"
+#define DEF_CLASSIFY_EARLY_REST 0
 #define CLASSIFY_LIMITS "limits"
 #define CLASSIFY_LETTER_SECONDS "letter_seconds"
 #define DEF_CLASSIFY_LETTER_SECONDS 600
@@ -37,7 +40,7 @@ static int classify_load_engine(const char *conf_dir, double min_margin, struct 
 	static const char *const top_keys[] = {CLASSIFY_WORKERS, CLASSIFY_EARLY, CLASSIFY_LIMITS,
 					       NULL};
 	static const char *const early_keys[] = {CLASSIFY_EARLY_ENABLED, CLASSIFY_EARLY_MARGIN,
-						 NULL};
+						 CLASSIFY_EARLY_REST, NULL};
 	static const char *const limit_keys[] = {CLASSIFY_LETTER_SECONDS, CLASSIFY_MEMORY_MB, NULL};
 	char *file = fio_join(conf_dir, CLASSIFY_CONF_FILE);
 	conf_node *root = NULL;
@@ -50,6 +53,7 @@ static int classify_load_engine(const char *conf_dir, double min_margin, struct 
 	c->workers = stage_cpus();
 	c->early = DEF_CLASSIFY_EARLY_ENABLED;
 	c->early_margin = min_margin * DEF_CLASSIFY_EARLY_MARGIN_FACTOR;
+	c->early_rest = DEF_CLASSIFY_EARLY_REST;
 	c->letter_seconds = DEF_CLASSIFY_LETTER_SECONDS;
 	c->memory_mb = DEF_CLASSIFY_MEMORY_MB;
 	if (fio_exists(file) != 1) {
@@ -80,7 +84,9 @@ static int classify_load_engine(const char *conf_dir, double min_margin, struct 
 		    conf_check_keys(early, early_keys, "early", e) == -1 ||
 		    conf_bool(early, CLASSIFY_EARLY_ENABLED, 0, c->early, &c->early, e) == -1 ||
 		    conf_double(early, CLASSIFY_EARLY_MARGIN, 0, c->early_margin, 0.0, 1e6,
-				&c->early_margin, e) == -1)
+				&c->early_margin, e) == -1 ||
+		    conf_bool(early, CLASSIFY_EARLY_REST, 0, c->early_rest, &c->early_rest, e) ==
+			-1)
 			goto out;
 		if (c->early_margin < min_margin) {
 			n = conf_get(early, CLASSIFY_EARLY_MARGIN);
@@ -136,12 +142,39 @@ out:
 	return rc;
 }
 
+/* Where the early pass read, for the log and the trace: "top 40% of page 1",
+ * "page 1" (all of it in the first look) or "page 1 (top 40%, then the rest)". */
+static void classify_early_where(const struct classify_ocr_early_view *v, char *s, size_t n)
+{
+	if (v->top_percent >= 100)
+		snprintf(s, n, "page 1");
+	else if (v->rest)
+		snprintf(s, n, "page 1 (top %d%%, then the rest)", v->top_percent);
+	else
+		snprintf(s, n, "top %d%% of page 1", v->top_percent);
+}
+
+/* Score the early text into ce->d and judge it; -1 if it cannot be scored. */
+static int classify_early_score(classify_engine *eng, const char *log_id, struct classify_early *ce)
+{
+	classify_decision_free(&ce->d);
+	if (classify_rules_score(eng->rules, ce->res.text.data, ce->res.top.data, &ce->d) == -1) {
+		log_warnx("%s: early pass: the text cannot be scored; the full text decides",
+			  log_id);
+		ce->safe = 0;
+		return -1;
+	}
+	ce->safe = ce->d.decided && ce->d.margin >= eng->cfg.early_margin;
+	return 0;
+}
+
 /* The early pass on image; ce filled. 0, or CLASSIFY_OCR_UNREADABLE with err set
  * (a pass that failed otherwise is logged and the full text decides). */
 int classify_early_pass(classify_engine *eng, const char *log_id, const char *image,
 			const char *display, struct classify_early *ce, char *err, size_t errlen)
 {
 	double cpu0 = classify_ocr_cpu();
+	char where[64];
 	int o;
 
 	memset(ce, 0, sizeof(*ce));
@@ -149,24 +182,44 @@ int classify_early_pass(classify_engine *eng, const char *log_id, const char *im
 	if (!eng->cfg.early)
 		return 0;
 	o = classify_ocr_early(eng->ocr, log_id, image, display, &ce->res, err, errlen);
-	ce->cpu = classify_ocr_cpu() - cpu0;
-	if (o == CLASSIFY_OCR_UNREADABLE)
-		return o;
 	if (o != 0) {
+		classify_ocr_early_release(eng->ocr);
+		ce->cpu = classify_ocr_cpu() - cpu0;
+		if (o == CLASSIFY_OCR_UNREADABLE)
+			return o;
 		log_warnx("%s: early pass: %s; the full text decides", log_id, err);
 		return 0;
 	}
-	if (classify_rules_score(eng->rules, ce->res.text.data, ce->res.top.data, &ce->d) == -1) {
-		log_warnx("%s: early pass: the text cannot be scored; the full text decides",
-			  log_id);
+	if (classify_early_score(eng, log_id, ce) == -1) {
+		classify_ocr_early_release(eng->ocr);
+		ce->cpu = classify_ocr_cpu() - cpu0;
 		return 0;
 	}
+	/* the first look is not sure: read the rest of page 1 (a receipt's total, an
+	 * invoice's tax lines) before all pages are read in full */
+	if (!ce->safe && eng->cfg.early_rest && classify_ocr_early_has_rest(eng->ocr)) {
+		log_debug("%s: early pass: top of page 1 not safe (%s %.1f, margin %.1f); "
+			  "reading the rest of page 1",
+			  log_id,
+			  ce->d.best >= 0 ? classify_rules_type(eng->rules, (size_t)ce->d.best)->id
+					  : "(none)",
+			  ce->d.best_score, ce->d.margin);
+		if (classify_ocr_early_rest(eng->ocr, log_id, &ce->res, err, errlen) != 0)
+			log_warnx("%s: early pass: %s; the top of page 1 decides", log_id, err);
+		else if (classify_early_score(eng, log_id, ce) == -1) {
+			ce->cpu = classify_ocr_cpu() - cpu0;
+			return 0;
+		}
+	}
+	classify_ocr_early_release(eng->ocr);
+	ce->cpu = classify_ocr_cpu() - cpu0;
 	ce->ran = 1;
-	ce->safe = ce->d.decided && ce->d.margin >= eng->cfg.early_margin;
 	ce->skip_full =
 	    ce->safe && classify_rules_type(eng->rules, (size_t)ce->d.best)->scan_mode ==
 			    CLASSIFY_NICHT_SCANNEN;
-	log_info("%s: early pass (top of page 1): %s %.1f, margin %.1f: %s (%.2f s CPU)", log_id,
+	classify_early_where(&ce->res.early, where, sizeof(where));
+	log_info("%s: early pass (%s at %d dpi): %s %.1f, margin %.1f: %s (%.2f s CPU)", log_id,
+		 where, (int)(ce->res.early.dpi * ce->res.early.scale + 0.5),
 		 ce->d.best >= 0 ? classify_rules_type(eng->rules, (size_t)ce->d.best)->id
 				 : "(none)",
 		 ce->d.best_score, ce->d.margin,
@@ -175,6 +228,21 @@ int classify_early_pass(classify_engine *eng, const char *log_id, const char *im
 			       : "not safe, the full text decides",
 		 ce->cpu);
 	return 0;
+}
+
+void classify_early_take(struct classify_early *ce, struct classify_ocr_result *res)
+{
+	*res = ce->res;
+	memset(&ce->res, 0, sizeof(ce->res));
+	ce->res.early = res->early;
+	ce->res.pages_total = res->pages_total;
+	if (res->n_pages > 0 && res->conf != NULL && res->page != NULL) {
+		ce->res.conf = xcalloc(1, sizeof(*ce->res.conf));
+		ce->res.conf[0] = res->conf[0];
+		ce->res.page = xcalloc(1, sizeof(*ce->res.page));
+		ce->res.page[0] = res->page[0];
+		ce->res.n_pages = 1;
+	}
 }
 
 void classify_early_free(struct classify_early *ce)
@@ -215,6 +283,7 @@ static void classify_scores_json(classify_engine *eng, json_object *o,
 static json_object *classify_early_json(classify_engine *eng, const struct classify_early *ce)
 {
 	json_object *o;
+	char where[64];
 
 	if (!ce->ran)
 		return NULL;
@@ -225,8 +294,12 @@ static json_object *classify_early_json(classify_engine *eng, const struct class
 	json_object_object_add(o, "confirmed_by_full_text",
 			       ce->safe && !ce->skip_full ? json_object_new_boolean(ce->agrees)
 							  : NULL);
-	json_object_object_add(o, "region", json_object_new_string("top 40% of page 1"));
-	json_object_object_add(o, "scale", json_object_new_double(CLASSIFY_OCR_EARLY_SCALE));
+	classify_early_where(&ce->res.early, where, sizeof(where));
+	json_object_object_add(o, "region", json_object_new_string(where));
+	json_object_object_add(o, "scale", classify_num(ce->res.early.scale));
+	json_object_object_add(o, "dpi", json_object_new_int(ce->res.early.dpi));
+	json_object_object_add(o, "dpi_estimated",
+			       json_object_new_boolean(ce->res.early.estimated));
 	json_object_object_add(o, "cpu_seconds", json_object_new_double(ce->cpu));
 	if (ce->res.n_pages > 0 && ce->res.page != NULL) {
 		json_object_object_add(o, "rotation",
@@ -426,8 +499,7 @@ int classify_engine_file(classify_engine *eng, const char *file, struct classify
 	if ((o = classify_early_pass(eng, file, file, NULL, &out->early, err, errlen)) != 0)
 		return o;
 	if (out->early.skip_full) {
-		out->res = out->early.res;
-		memset(&out->early.res, 0, sizeof(out->early.res));
+		classify_early_take(&out->early, &out->res);
 	} else {
 		cpu0 = classify_ocr_cpu();
 		if ((o = classify_ocr_run(eng->ocr, file, file, NULL, NULL, &out->res, err,

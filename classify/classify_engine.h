@@ -28,6 +28,7 @@ struct classify_cfg {
 	int workers;	     /* resolved: "auto" is the number of online CPUs */
 	int early;	     /* 1: decide the type from the early pass when it is safe */
 	double early_margin; /* margin the early pass needs (>= thresholds.min_margin) */
+	int early_rest;	     /* 1: when the first look is not safe, read the rest of page 1 */
 	long letter_seconds; /* wall-clock limit per letter (0: none) */
 	long memory_mb;	     /* RLIMIT_AS of a worker in MiB (0: none) */
 };
@@ -40,7 +41,7 @@ struct classify_early {
 	int agrees;    /* safe, and the full text decided the same type */
 	struct classify_ocr_result res;
 	struct classify_decision d;
-	double cpu; /* CPU seconds of the pass */
+	double cpu; /* CPU seconds of the pass (both looks) */
 };
 
 /* What was decided about one letter (job or --explain file). */
@@ -81,6 +82,10 @@ void classify_engine_free(classify_engine *eng);
  */
 int classify_early_pass(classify_engine *eng, const char *log_id, const char *image,
 			const char *display, struct classify_early *ce, char *err, size_t errlen);
+/* Move the early text into res (overwritten): a
+ * nicht_scannen type decided early needs no other. ce keeps what its record needs:
+ * what was read, page 1's confidence and orientation. */
+void classify_early_take(struct classify_early *ce, struct classify_ocr_result *res);
 void classify_early_free(struct classify_early *ce);
 
 /* Score the OCR result (or take the early decision when ce->skip_full), route

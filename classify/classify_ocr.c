@@ -58,6 +58,26 @@
  * only if the turned page then reads better than before (OSD said 180 or 270 with
  * at most 0.6 for upright pages of the corpus, 1.0-30 for most turned ones).
  */
+/*
+ * The early pass (see CLASSIFY_OCR_EARLY_DPI). A page that does not declare CLASSIFY_OCR_MIN_DPI
+ * or more gets a resolution from the median size (the longer side) of its character-like
+ * components: OCR_CHAR_PX_300 is that median for print at 300 dpi (the corpus renders:
+ * 12-28, median 22; sroie's 150 dpi receipts 8-16); from fewer than OCR_CHAR_MIN_COUNT of
+ * them the page is taken as OCR_DEFAULT_DPI. The first look reads at most OCR_EARLY_AREA
+ * pixels of the reduced page (the top 40% of A4 at 120 dpi) and the whole page when that
+ * covers OCR_EARLY_WHOLE of it; a region read unreduced or nearly so (scale above
+ * OCR_EARLY_CLEAN_SCALE) is smoothed first if grainy, as the full pass does.
+ */
+#define OCR_CHAR_PX_300 22
+#define OCR_CHAR_MIN_COUNT 100
+#define OCR_EST_MIN_DPI 70
+#define OCR_EST_MAX_DPI 1200
+#define OCR_EARLY_AREA                                                                             \
+	((8.27 * CLASSIFY_OCR_EARLY_DPI) *                                                         \
+	 (11.69 * CLASSIFY_OCR_EARLY_DPI * CLASSIFY_OCR_TOP_FRACTION))
+#define OCR_EARLY_WHOLE 0.8
+#define OCR_EARLY_CLEAN_SCALE 0.5
+
 #define OCR_POOR_CONF 65
 #define OCR_POOR_CONF_EARLY 50
 #define OCR_OSD_MIN_CONF 1.0
@@ -92,6 +112,10 @@ struct classify_ocr {
 	TessBaseAPI *osd;   /* orientation detection ("osd", legacy engine); NULL without it */
 	char *langs;
 	struct ocr_hint hint;
+	/* the early pass's first look keeps page 1 for the second (classify_ocr_early_rest) */
+	PIX *early_page;    /* page 1 upright, at its own resolution; NULL when none is kept */
+	l_int32 early_y;    /* rows of early_page the first look read */
+	double early_scale; /* the factor it read them at */
 };
 
 /* Write a formatted message into err. */
@@ -196,6 +220,7 @@ classify_ocr *classify_ocr_close(classify_ocr *o)
 		TessBaseAPIEnd(o->osd);
 		TessBaseAPIDelete(o->osd);
 	}
+	classify_ocr_early_release(o);
 	free(o->langs);
 	free(o);
 	return NULL;
@@ -704,35 +729,131 @@ static int ocr_hint_take(classify_ocr *o, const char *image, struct classify_ocr
 	return match;
 }
 
-/* The early pass's image: the top region of pix turned by rotation, reduced. NULL on failure. */
-static PIX *ocr_early_region(PIX *pix, int rotation)
+static int ocr_cmp_int(const void *a, const void *b)
 {
-	PIX *turned, *top = NULL, *small = NULL;
-	BOX *box = NULL;
-	l_int32 w, h;
+	int x = *(const int *)a, y = *(const int *)b;
 
-	if ((turned = ocr_turn(pix, rotation)) == NULL)
+	return (x > y) - (x < y);
+}
+
+/*
+ * The median size in pixels of pix's character-like components (longer side 6-120
+ * pixels, at most three times the shorter: letters and digits, not rules, dots or
+ * speckle), found at half resolution after Otsu's threshold; 0 if fewer than
+ * OCR_CHAR_MIN_COUNT. Orientation does not matter (the longer side). About 10 ms an A4 page.
+ */
+static double ocr_char_size(PIX *pix)
+{
+	PIX *g = NULL, *half = NULL, *bin = NULL;
+	BOXA *boxa = NULL;
+	int *v = NULL, n, k = 0, i;
+	double m = 0.0;
+
+	if ((g = pixConvertTo8(pix, 0)) == NULL || (half = pixScaleAreaMap2(g)) == NULL ||
+	    pixOtsuAdaptiveThreshold(half, pixGetWidth(half), pixGetHeight(half), 0, 0, 0.1, NULL,
+				     &bin) != 0 ||
+	    bin == NULL || (boxa = pixConnCompBB(bin, 8)) == NULL)
+		goto out;
+	n = boxaGetCount(boxa);
+	v = xcalloc((size_t)n + 1, sizeof(*v));
+	for (i = 0; i < n; i++) {
+		l_int32 x, y, w, h, lo, hi;
+
+		if (boxaGetBoxGeometry(boxa, i, &x, &y, &w, &h) != 0)
+			continue;
+		hi = w > h ? w : h;
+		lo = w > h ? h : w;
+		if (hi >= 3 && hi <= 60 && hi <= 3 * lo)
+			v[k++] = hi;
+	}
+	if (k >= OCR_CHAR_MIN_COUNT) {
+		qsort(v, (size_t)k, sizeof(*v), ocr_cmp_int);
+		m = 2.0 * v[k / 2];
+	}
+out:
+	free(v);
+	boxaDestroy(&boxa);
+	pixDestroy(&bin);
+	pixDestroy(&half);
+	pixDestroy(&g);
+	return m;
+}
+
+/*
+ * How the early pass reads pix (page 1 as decoded): fills view's dpi, estimated and
+ * char_px, gives pix that resolution when it declared none worth taking, and
+ * returns the scale that brings it to about CLASSIFY_OCR_EARLY_DPI (at most 1).
+ */
+static double ocr_early_scale(PIX *pix, struct classify_ocr_early_view *view)
+{
+	l_int32 dpi = pixGetXRes(pix);
+	double m;
+
+	if (dpi < CLASSIFY_OCR_MIN_DPI || pixGetYRes(pix) < CLASSIFY_OCR_MIN_DPI) {
+		m = ocr_char_size(pix);
+		dpi = OCR_DEFAULT_DPI;
+		if (m > 0.0) {
+			dpi = (l_int32)(OCR_DEFAULT_DPI * m / OCR_CHAR_PX_300 + 0.5);
+			dpi = dpi < OCR_EST_MIN_DPI   ? OCR_EST_MIN_DPI
+			      : dpi > OCR_EST_MAX_DPI ? OCR_EST_MAX_DPI
+						      : dpi;
+		}
+		pixSetResolution(pix, dpi, dpi);
+		view->estimated = 1;
+		view->char_px = m;
+	}
+	view->dpi = dpi;
+	return dpi > CLASSIFY_OCR_EARLY_DPI ? (double)CLASSIFY_OCR_EARLY_DPI / dpi : 1.0;
+}
+
+/* The rows of page (upright) the first look reads at scale: OCR_EARLY_AREA of the reduced
+ * page, or all of them when that covers OCR_EARLY_WHOLE of it. */
+static l_int32 ocr_early_rows(PIX *page, double scale)
+{
+	l_int32 h = pixGetHeight(page);
+	double rows = OCR_EARLY_AREA / (pixGetWidth(page) * scale) / scale;
+
+	return rows >= h * OCR_EARLY_WHOLE ? h : rows < 1.0 ? 1 : (l_int32)rows;
+}
+
+/* Rows [y0, y1) of page reduced by scale (smoothed first when grainy and read nearly
+ * unreduced): a new PIX, or NULL. */
+static PIX *ocr_early_region(const char *log_id, PIX *page, l_int32 y0, l_int32 y1, double scale)
+{
+	PIX *part = NULL, *small = NULL, *clean;
+	BOX *box;
+	int denoised;
+
+	if ((box = boxCreate(0, y0, pixGetWidth(page), y1 - y0)) == NULL)
 		return NULL;
-	w = pixGetWidth(turned);
-	h = pixGetHeight(turned);
-	if ((box = boxCreate(0, 0, w, (l_int32)(h * CLASSIFY_OCR_TOP_FRACTION))) != NULL &&
-	    (top = pixClipRectangle(turned, box, NULL)) != NULL &&
-	    (small = pixScale(top, CLASSIFY_OCR_EARLY_SCALE, CLASSIFY_OCR_EARLY_SCALE)) != NULL)
-		pixSetResolution(small, (l_int32)(pixGetXRes(turned) * CLASSIFY_OCR_EARLY_SCALE),
-				 (l_int32)(pixGetYRes(turned) * CLASSIFY_OCR_EARLY_SCALE));
+	if ((part = pixClipRectangle(page, box, NULL)) != NULL) {
+		if (scale < 1.0) {
+			if ((small = pixScale(part, (float)scale, (float)scale)) != NULL)
+				pixSetResolution(small, (l_int32)(pixGetXRes(page) * scale + 0.5),
+						 (l_int32)(pixGetYRes(page) * scale + 0.5));
+		} else {
+			small = pixClone(part);
+		}
+	}
+	if (small != NULL && scale > OCR_EARLY_CLEAN_SCALE) {
+		clean = ocr_clean_page(log_id, 1, small, &denoised);
+		pixDestroy(&small);
+		small = clean;
+	}
 	boxDestroy(&box);
-	pixDestroy(&top);
-	pixDestroy(&turned);
+	pixDestroy(&part);
 	return small;
 }
 
-/* Recognise the early region of pix turned by rotation on api: its text (TessDeleteText), NULL. */
-static char *ocr_early_read(TessBaseAPI *api, PIX *pix, int rotation)
+/* Recognise rows [y0, y1) of page (upright) at scale on api: the text (TessDeleteText),
+ * NULL. The result stays on api for ocr_reads_badly until TessBaseAPIClear. */
+static char *ocr_early_read(TessBaseAPI *api, const char *log_id, PIX *page, l_int32 y0, l_int32 y1,
+			    double scale)
 {
 	PIX *small;
 	char *txt = NULL;
 
-	if ((small = ocr_early_region(pix, rotation)) == NULL)
+	if ((small = ocr_early_region(log_id, page, y0, y1, scale)) == NULL)
 		return NULL;
 	/* automatic layout: the letterhead, address and information blocks are
 	 * separate columns; reading them as one block costs a third more */
@@ -745,20 +866,34 @@ static char *ocr_early_read(TessBaseAPI *api, PIX *pix, int rotation)
 	return txt;
 }
 
+void classify_ocr_early_release(classify_ocr *o)
+{
+	pixDestroy(&o->early_page);
+	o->early_y = 0;
+	o->early_scale = 0.0;
+}
+
+int classify_ocr_early_has_rest(const classify_ocr *o)
+{
+	return o->early_page != NULL && o->early_y < pixGetHeight(o->early_page);
+}
+
 int classify_ocr_early(classify_ocr *o, const char *log_id, const char *image, const char *display,
 		       struct classify_ocr_result *res, char *err, size_t errlen)
 {
 	size_t pages = 1, off = 0;
 	int is_tiff = 0, rc, c, deg = 0, denoised = 0;
 	struct ocr_reading rd = {0, 0}, rd2;
-	PIX *pix = NULL, *clean = NULL;
+	PIX *pix = NULL, *clean = NULL, *page = NULL, *page2 = NULL;
+	l_int32 y = 0, y2;
 	char *txt = NULL, *txt2;
-	double oc = -1.0;
+	double oc = -1.0, scale;
 	struct classify_ocr_page pg = {0, -1.0, 1, 0};
 	TessBaseAPI *api = o->early != NULL ? o->early : o->api;
 
 	if (display == NULL)
 		display = image;
+	classify_ocr_early_release(o);
 	memset(res, 0, sizeof(*res));
 	buf_init(&res->text, CLASSIFY_OCR_TEXT_MAX);
 	buf_init(&res->top, CLASSIFY_OCR_TEXT_MAX);
@@ -771,10 +906,12 @@ int classify_ocr_early(classify_ocr *o, const char *log_id, const char *image, c
 		ocr_decode_err(err, errlen, display, 1);
 		goto out;
 	}
-	if (pixGetXRes(pix) <= 0 || pixGetYRes(pix) <= 0)
-		pixSetResolution(pix, OCR_DEFAULT_DPI, OCR_DEFAULT_DPI);
+	scale = ocr_early_scale(pix, &res->early);
+	res->early.scale = scale;
 	rc = CLASSIFY_OCR_FAILED;
-	if ((txt = ocr_early_read(api, pix, 0)) == NULL) {
+	page = pixClone(pix);
+	y = ocr_early_rows(page, scale);
+	if ((txt = ocr_early_read(api, log_id, page, 0, y, scale)) == NULL) {
 		ocr_err(err, errlen, "%s: the top of page 1 could not be recognised", display);
 		goto out;
 	}
@@ -788,15 +925,21 @@ int classify_ocr_early(classify_ocr *o, const char *log_id, const char *image, c
 				  "turned %d degrees, confidence %.1f",
 				  log_id, rd.conf, rd.turned ? ", lines run down" : "", deg, oc);
 		}
-		if (pg.osd_conf >= OCR_OSD_MIN_CONF && deg != 0) {
+		if (pg.osd_conf >= OCR_OSD_MIN_CONF && deg != 0 &&
+		    (page2 = ocr_turn(pix, (360 - deg) % 360)) != NULL) {
 			pg.passes++;
-			if ((txt2 = ocr_early_read(api, pix, (360 - deg) % 360)) != NULL) {
+			y2 = ocr_early_rows(page2, scale);
+			if ((txt2 = ocr_early_read(api, log_id, page2, 0, y2, scale)) != NULL) {
 				ocr_reads_badly(api, OCR_POOR_CONF_EARLY, &rd2);
 				if (ocr_reads_better(&rd2, &rd)) {
 					TessDeleteText(txt);
 					txt = txt2;
 					rd = rd2;
 					pg.rotation = (360 - deg) % 360;
+					pixDestroy(&page);
+					page = page2;
+					page2 = NULL;
+					y = y2;
 				} else {
 					TessDeleteText(txt2);
 				}
@@ -820,17 +963,70 @@ int classify_ocr_early(classify_ocr *o, const char *log_id, const char *image, c
 	res->rotated = pg.rotation != 0;
 	res->n_pages = 1;
 	res->pages_total = pages;
+	res->early.top_percent = (int)(100.0 * y / pixGetHeight(page) + 0.5);
+	if (res->early.top_percent < 1)
+		res->early.top_percent = 1;
 	ocr_hint_set(o, image, &pg);
-	log_debug("%s: early pass: %zu bytes, confidence %.0f, %d pass(es), page 1 turned %d "
-		  "degrees clockwise",
-		  log_id, res->text.len, res->conf[0], pg.passes, pg.rotation);
+	log_debug("%s: early pass: %zu bytes from the top %d%% of page 1 at %d dpi%s x %.2f, "
+		  "confidence %.0f, %d pass(es), page 1 turned %d degrees clockwise",
+		  log_id, res->text.len, res->early.top_percent, res->early.dpi,
+		  res->early.estimated ? " (estimated)" : "", scale, res->conf[0], pg.passes,
+		  pg.rotation);
+	if (y < pixGetHeight(page)) {
+		/* kept for the second look: the upright page, not a copy */
+		o->early_page = page;
+		o->early_y = y;
+		o->early_scale = scale;
+		page = NULL;
+	}
 	rc = 0;
 out:
 	if (txt != NULL)
 		TessDeleteText(txt);
 	TessBaseAPIClear(api);
+	pixDestroy(&page2);
+	pixDestroy(&page);
 	pixDestroy(&clean);
 	pixDestroy(&pix);
+	return rc;
+}
+
+int classify_ocr_early_rest(classify_ocr *o, const char *log_id, struct classify_ocr_result *res,
+			    char *err, size_t errlen)
+{
+	TessBaseAPI *api = o->early != NULL ? o->early : o->api;
+	size_t len = res->text.len;
+	char *txt;
+	int rc = CLASSIFY_OCR_FAILED, c;
+
+	if (!classify_ocr_early_has_rest(o)) {
+		classify_ocr_early_release(o);
+		return 0;
+	}
+	if ((txt = ocr_early_read(api, log_id, o->early_page, o->early_y,
+				  pixGetHeight(o->early_page), o->early_scale)) == NULL) {
+		ocr_err(err, errlen, "%s: the rest of page 1 could not be recognised", log_id);
+		goto out;
+	}
+	if ((len > 0 && res->text.data[len - 1] != '\n' && buf_add(&res->text, "\n", 1) == -1) ||
+	    (c = classify_ocr_clean_utf8(txt, strlen(txt), &res->text)) == -1) {
+		res->text.len = len; /* the first look's text as it was */
+		if (res->text.data != NULL)
+			res->text.data[len] = '\0';
+		ocr_err(err, errlen, "%s: OCR text larger than %u bytes", log_id,
+			CLASSIFY_OCR_TEXT_MAX);
+		goto out;
+	}
+	res->cleaned |= c == 1;
+	res->early.rest = 1;
+	log_debug("%s: early pass: the rest of page 1 (rows %ld-%ld): %zu bytes", log_id,
+		  (long)o->early_y, (long)pixGetHeight(o->early_page), res->text.len - len);
+	rc = 0;
+out:
+	if (txt != NULL)
+		TessDeleteText(txt);
+	TessBaseAPIClear(api);
+	classify_ocr_early_release(o);
 	return rc;
 }
 

@@ -45,6 +45,29 @@
 
 typedef struct classify_ocr classify_ocr;
 
+/*
+ * The early pass reads page 1 at about CLASSIFY_OCR_EARLY_DPI: the page's own resolution
+ * when it declares a plausible one (CLASSIFY_OCR_MIN_DPI or more: scanners always do),
+ * otherwise one estimated from the size of its characters (a photographed receipt, a
+ * JPEG without density). 300 -> 120 dpi reads as much text as 150 dpi on the benchmark
+ * pages for a fifth less CPU. Its first look covers as much paper as the top 40% of an A4
+ * page (the letterhead, address block and subject of a letter; a till receipt or a
+ * small slip whole); when that is not safe and the page goes on, a second look reads the
+ * rest of page 1 at the same resolution (classify_ocr_early_rest).
+ */
+#define CLASSIFY_OCR_EARLY_DPI 120
+#define CLASSIFY_OCR_MIN_DPI 100
+
+/* What the early pass read (classify_ocr_result.early). */
+struct classify_ocr_early_view {
+	double scale;	 /* the factor page 1 was reduced by (1: not reduced) */
+	int dpi;	 /* the resolution page 1 was taken to have (declared or estimated) */
+	int estimated;	 /* 1 if dpi was estimated from the character size (char_px) */
+	double char_px;	 /* median character size found on page 1 in pixels (when estimated) */
+	int top_percent; /* share of page 1's height the first look read: 1..100 */
+	int rest;	 /* 1 if the second look read the rest of page 1 */
+};
+
 /* How one page was read (classify_ocr_result.page[i]). */
 struct classify_ocr_page {
 	int rotation;	 /* degrees the page image was turned clockwise before recognition to make
@@ -70,11 +93,8 @@ struct classify_ocr_result {
 	size_t pages_total; /* pages in the image (the early pass reads only page 1) */
 	size_t rotated;	    /* pages recognised turned (rotation != 0) */
 	int osd;	    /* 1 if orientation detection was available (osd.traineddata) */
+	struct classify_ocr_early_view early; /* classify_ocr_early only */
 };
-
-/* The early pass reads the top region of page 1 at this scale (300 -> 120 dpi:
- * as much text as at 150 dpi on the benchmark pages, a fifth less CPU). */
-#define CLASSIFY_OCR_EARLY_SCALE 0.4
 
 /*
  * Call first thing in main(): tesseract's OpenMP threads cost about four times
@@ -111,15 +131,27 @@ int classify_ocr_run(classify_ocr *o, const char *log_id, const char *image, con
 void classify_ocr_result_free(struct classify_ocr_result *res);
 
 /*
- * The early pass: only the top region (CLASSIFY_OCR_TOP_FRACTION) of page 1,
- * downscaled by CLASSIFY_OCR_EARLY_SCALE - enough text for the letterhead,
- * address block and subject at a fraction of the CPU of a full page. res->text
- * and res->top both get that text; n_pages is 1, pages_total the image's page
- * count; page[0] says how page 1 lies (the top region is cut from the upright
- * page). Same checks and return codes as classify_ocr_run.
+ * The early pass, first look: the top of page 1 (see CLASSIFY_OCR_EARLY_DPI), reduced -
+ * enough text for the letterhead, address block and subject at a fraction of the CPU of
+ * a full page. res->text and res->top both get that text; n_pages is 1, pages_total the
+ * image's page count; page[0] says how page 1 lies (the region is cut from the upright
+ * page); res->early what was read. Same checks and return codes as classify_ocr_run.
+ * The upright page is kept for classify_ocr_early_rest until classify_ocr_early_release.
  */
 int classify_ocr_early(classify_ocr *o, const char *log_id, const char *image, const char *display,
 		       struct classify_ocr_result *res, char *err, size_t errlen);
+/* 1 if the first look left part of page 1 unread (classify_ocr_early_rest would read it). */
+int classify_ocr_early_has_rest(const classify_ocr *o);
+/*
+ * The early pass, second look: the rest of page 1 below the first look, at the same
+ * resolution and orientation; its text is appended to res->text (res->top stays the
+ * first look's) and res->early.rest set. 0, or CLASSIFY_OCR_FAILED with err set (res
+ * then holds the first look unchanged). Releases the kept page either way.
+ */
+int classify_ocr_early_rest(classify_ocr *o, const char *log_id, struct classify_ocr_result *res,
+			    char *err, size_t errlen);
+/* Drop the page the first look kept (idempotent). */
+void classify_ocr_early_release(classify_ocr *o);
 
 /* CPU seconds (user + system) this process has used so far (getrusage). */
 double classify_ocr_cpu(void);

@@ -33,6 +33,9 @@ target_compile_definitions(classify_features_test PRIVATE
 mailroom_script_test(classify_dup integration/classify_dup.sh
   LABELS integration TIMEOUT 300)
 
+# the early type decision's first and second look (conf/classify.yaml early.rest)
+mailroom_script_test(classify_early integration/classify_early.sh
+  LABELS integration TIMEOUT 300)
 # worker processes, the early type decision, limits per letter (conf/classify.yaml)
 # "plain": the memory limit (RLIMIT_AS) cannot be tested under ASan; make test runs
 # this in the plain build too

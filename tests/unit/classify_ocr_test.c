@@ -3,7 +3,9 @@
  * page orientation (a German letter turned by 90, 180 and 270 degrees is found
  * turned, read upright in the early and the full pass, and recorded; an upright
  * page costs no OSD and no extra pass), the searchable PDF shows the upright
- * page, grainy pages are median-filtered and clean ones left alone.
+ * page, grainy pages are median-filtered and clean ones left alone; the early
+ * pass reads at a resolution it estimates when the image declares none, reads a
+ * small slip whole, and its second look reads the rest of page 1.
  *
  * The page is tests/data/classify/brief.tr rendered like the integration tests
  * do (groff + ghostscript, 300 dpi G4 TIFF); exits 77 (skipped) without groff or
@@ -43,6 +45,20 @@ static const char *write_page(PIX *p, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (pixWrite(path, p, pixGetDepth(p) == 1 ? IFF_TIFF_G4 : IFF_TIFF_LZW) != 0) {
+		fprintf(stderr, "cannot write %s\n", path);
+		exit(1);
+	}
+	return path;
+}
+
+/* Write p as a PNG named name in the test directory (leptonica writes every TIFF with a
+ * resolution, 300 dpi when p has none; a PNG then has none); its path (static). */
+static const char *write_png(PIX *p, const char *name)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (pixWrite(path, p, IFF_PNG) != 0) {
 		fprintf(stderr, "cannot write %s\n", path);
 		exit(1);
 	}
@@ -190,6 +206,94 @@ static void test_grainy(classify_ocr *o, PIX *page)
 	classify_ocr_result_free(&r);
 }
 
+/*
+ * What the early pass reads: a 300 dpi page is reduced to 120 dpi and its first look
+ * stops at 40 % of the height; the second look reads the rest (a page whose only text
+ * is at the bottom); a page without a resolution gets one from its characters (the
+ * page at 300 and at 150 dpi); a narrow slip is read whole in the first look.
+ */
+static void test_early_views(classify_ocr *o, PIX *page)
+{
+	struct classify_ocr_result e;
+	char err[1024];
+	const char *path;
+	l_int32 w = pixGetWidth(page), h = pixGetHeight(page);
+	PIX *p, *q;
+	BOX *box;
+
+	/* the letter as rendered: 300 dpi declared */
+	path = write_page(page, "views-300.tif");
+	CHECK(classify_ocr_early(o, "views 300", path, NULL, &e, err, sizeof(err)) == 0);
+	CHECK(e.early.dpi == 300 && e.early.estimated == 0);
+	CHECK(e.early.scale > 0.39 && e.early.scale < 0.41);
+	CHECK(e.early.top_percent >= 38 && e.early.top_percent <= 42);
+	CHECK(classify_ocr_early_has_rest(o) == 1);
+	classify_ocr_early_release(o);
+	CHECK(classify_ocr_early_has_rest(o) == 0);
+	classify_ocr_result_free(&e);
+
+	/* only the bottom of the page has text: the first look finds none, the second does */
+	p = pixCreate(w, h, 1);
+	pixSetResolution(p, 300, 300);
+	pixRasterop(p, 0, h - 1100, w, 1000, PIX_SRC, page, 0, 0);
+	path = write_page(p, "views-bottom.tif");
+	pixDestroy(&p);
+	CHECK(classify_ocr_early(o, "views bottom", path, NULL, &e, err, sizeof(err)) == 0);
+	CHECK(e.text.data == NULL || strstr(e.text.data, "Musterstadt") == NULL);
+	CHECK(classify_ocr_early_has_rest(o) == 1);
+	CHECK(classify_ocr_early_rest(o, "views bottom", &e, err, sizeof(err)) == 0);
+	CHECK(e.early.rest == 1);
+	CHECK(has_words("views bottom, second look", e.text.data,
+			(const char *const[]){"Musterstadt", "Rathausplatz", NULL}));
+	CHECK(e.top.data == NULL || strstr(e.top.data, "Musterstadt") == NULL);
+	CHECK(classify_ocr_early_has_rest(o) == 0);
+	classify_ocr_result_free(&e);
+
+	/* no resolution in the file: estimated from the characters, at 300 and at 150 dpi */
+	p = pixCopy(NULL, page);
+	pixSetXRes(p, 0);
+	pixSetYRes(p, 0);
+	path = write_png(p, "views-nores-300.png");
+	CHECK(classify_ocr_early(o, "views nores 300", path, NULL, &e, err, sizeof(err)) == 0);
+	if (e.early.estimated != 1 || e.early.dpi < 220 || e.early.dpi > 400)
+		fprintf(stderr, "views nores 300: dpi %d (estimated %d, characters %.0f px)\n",
+			e.early.dpi, e.early.estimated, e.early.char_px);
+	CHECK(e.early.estimated == 1 && e.early.dpi >= 220 && e.early.dpi <= 400);
+	CHECK(e.early.scale < 0.55);
+	CHECK(
+	    has_words("views nores 300", e.text.data, (const char *const[]){"Musterstadt", NULL}));
+	classify_ocr_early_release(o);
+	classify_ocr_result_free(&e);
+	pixDestroy(&p);
+	q = pixScaleToGray2(page);
+	pixSetXRes(q, 0);
+	pixSetYRes(q, 0);
+	path = write_png(q, "views-nores-150.png");
+	CHECK(classify_ocr_early(o, "views nores 150", path, NULL, &e, err, sizeof(err)) == 0);
+	if (e.early.estimated != 1 || e.early.dpi < 110 || e.early.dpi > 200)
+		fprintf(stderr, "views nores 150: dpi %d (estimated %d, characters %.0f px)\n",
+			e.early.dpi, e.early.estimated, e.early.char_px);
+	CHECK(e.early.estimated == 1 && e.early.dpi >= 110 && e.early.dpi <= 200);
+	CHECK(e.early.scale > 0.6);
+	CHECK(
+	    has_words("views nores 150", e.text.data, (const char *const[]){"Musterstadt", NULL}));
+	classify_ocr_early_release(o);
+	classify_ocr_result_free(&e);
+	pixDestroy(&q);
+
+	/* a slip 9 cm wide and 25 cm long: read whole in the first look */
+	box = boxCreate(0, 0, 1063, 2953);
+	p = pixClipRectangle(page, box, NULL);
+	boxDestroy(&box);
+	pixSetResolution(p, 300, 300);
+	path = write_page(p, "views-slip.tif");
+	pixDestroy(&p);
+	CHECK(classify_ocr_early(o, "views slip", path, NULL, &e, err, sizeof(err)) == 0);
+	CHECK(e.early.top_percent == 100);
+	CHECK(classify_ocr_early_has_rest(o) == 0);
+	classify_ocr_result_free(&e);
+}
+
 int main(int argc, char **argv)
 {
 	const char *src = getenv("MAILROOM_SOURCE");
@@ -238,6 +342,7 @@ int main(int argc, char **argv)
 	test_turned(o, page, 180);
 	test_turned(o, page, 270);
 	test_grainy(o, page);
+	test_early_views(o, page);
 	classify_ocr_close(o);
 	pixDestroy(&page);
 	fio_rmtree(dir);
