@@ -395,9 +395,9 @@ static void test_shipped(const char *conf_dir)
 	struct classify_decision d;
 	size_t i;
 	int seen = 0;
-	static const char *const required[] = {"rechnung", "quittung", "antrag",      "brief",
-					       "vertrag",  "bescheid", "widerspruch", "gericht",
-					       "urkunde",  "werbung",  "personal",    "merkblatt"};
+	static const char *const required[] = {
+	    "rechnung", "quittung", "antrag",  "brief",	   "vertrag",	"bescheid", "widerspruch",
+	    "gericht",	"urkunde",  "werbung", "personal", "merkblatt", "mahnung"};
 
 	if ((cr = shipped_load(conf_dir)) == NULL)
 		return;
@@ -525,6 +525,34 @@ static void test_shipped_kinds(const char *conf_dir)
 			     NULL, &d);
 	CHECK(score_of(cr, &d, "brief") == 0.0);
 	CHECK(!d.decided);
+	classify_decision_free(&d);
+	/* a reminder names the invoice but is none: to accounts payable, urgent */
+	classify_rules_score(
+	    cr,
+	    "Elektro Beispiel GmbH - Werkstrasse 3 - 12345 Musterstadt\n"
+	    "Stadt Musterstadt\nK\xc3\xa4mmerei\nRathausplatz 1\n12345 Musterstadt\n"
+	    "Musterstadt, 12.11.2026\nZahlungserinnerung\n"
+	    "Sehr geehrte Damen und Herren,\nunsere Rechnung Nr. 2026-118 vom "
+	    "01.10.2026 wurde noch nicht beglichen. Bitte \xc3\xbc"
+	    "berweisen Sie den offenen Betrag zuz\xc3\xbc"
+	    "glich 5,00 EUR Mahngeb\xc3\xbchr.\n",
+	    "Elektro Beispiel GmbH - Werkstrasse 3 - 12345 Musterstadt\n"
+	    "Stadt Musterstadt\nK\xc3\xa4mmerei\nRathausplatz 1\n12345 Musterstadt\n"
+	    "Musterstadt, 12.11.2026\nZahlungserinnerung\n",
+	    &d);
+	CHECK_STR(decided(cr, &d), "mahnung");
+	CHECK(score_of(cr, &d, "rechnung") == 0.0); /* vetoed */
+	classify_decision_free(&d);
+	/* an insurer changes the terms of the city's policy: mail about a contract */
+	classify_rules_score(
+	    cr,
+	    "Kommunalversicherung Beispiel VaG\nStadt Musterstadt\nHauptamt\n"
+	    "Versicherungsnummer KV-55-1234\nAnpassung Ihres Vertrages zum 01.01.2027\n"
+	    "Sehr geehrte Damen und Herren,\nder Versicherungsschutz f\xc3\xbcr Ihre "
+	    "Geb\xc3\xa4ude wird angepasst. Ihnen steht ein Sonderk\xc3\xbc"
+	    "ndigungsrecht zu.\n",
+	    NULL, &d);
+	CHECK_STR(decided(cr, &d), "vertrag");
 	classify_decision_free(&d);
 	classify_rules_free(cr);
 }
