@@ -49,11 +49,7 @@ done
 
 # 4. a wrong value names file:line
 set_conf rest vielleicht
-"$CLASSIFY" -c "$TMP/conf" --explain "$TMP/oben.tif" >/dev/null 2>"$TMP/conf.err"
-rc=$?
-[ $rc -eq 78 ] || fail "early.rest: vielleicht: exit $rc, want 78 (EX_CONFIG)"
-grep -q "classify.yaml:[0-9]*:.*rest" "$TMP/conf.err" ||
-	fail "config error without file:line: $(cat "$TMP/conf.err")"
+classify_conf_error "early.rest: vielleicht" rest
 
 [ $failures -eq 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
 echo "early decision, first and second look ok"

@@ -229,11 +229,7 @@ set_conf memory_mb 2048
 
 # 6. a configuration error names file:line
 set_conf margin 0.1
-"$CLASSIFY" -c "$TMP/conf" --once 2>"$TMP/conf.err"
-rc=$?
-[ $rc -eq 78 ] || fail "early.margin below min_margin: exit $rc, want 78 (EX_CONFIG)"
-grep -q "classify.yaml:[0-9]*:.*min_margin" "$TMP/conf.err" ||
-	fail "config error without file:line: $(cat "$TMP/conf.err")"
+classify_conf_error "early.margin below min_margin" min_margin
 
 [ $failures -eq 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
 echo "workers, early decision and limits ok"

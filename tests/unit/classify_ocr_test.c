@@ -206,6 +206,29 @@ static void test_grainy(classify_ocr *o, PIX *page)
 	classify_ocr_result_free(&r);
 }
 
+/* p (the letter at some resolution) written without one: the early pass estimates
+ * a resolution in [lo, hi], reduces to about 120 dpi and reads the letter. */
+static void test_early_estimated(classify_ocr *o, PIX *p, const char *name, int lo, int hi)
+{
+	struct classify_ocr_result e;
+	char err[1024];
+	const char *path;
+
+	pixSetXRes(p, 0);
+	pixSetYRes(p, 0);
+	path = write_png(p, name);
+	CHECK(classify_ocr_early(o, name, path, NULL, &e, err, sizeof(err)) == 0);
+	if (e.early.estimated != 1 || e.early.dpi < lo || e.early.dpi > hi)
+		fprintf(stderr, "%s: dpi %d (estimated %d, characters %.0f px), want %d-%d\n", name,
+			e.early.dpi, e.early.estimated, e.early.char_px, lo, hi);
+	CHECK(e.early.estimated == 1 && e.early.dpi >= lo && e.early.dpi <= hi);
+	/* the scale brings the estimate to 120 dpi (at most 1) */
+	CHECK(e.early.scale > 0.9 * 120.0 / hi && e.early.scale < 1.1 * 120.0 / lo + 0.01);
+	CHECK(has_words(name, e.text.data, (const char *const[]){"Musterstadt", NULL}));
+	classify_ocr_early_release(o);
+	classify_ocr_result_free(&e);
+}
+
 /*
  * What the early pass reads: a 300 dpi page is reduced to 120 dpi and its first look
  * stops at 40 % of the height; the second look reads the rest (a page whose only text
@@ -218,7 +241,7 @@ static void test_early_views(classify_ocr *o, PIX *page)
 	char err[1024];
 	const char *path;
 	l_int32 w = pixGetWidth(page), h = pixGetHeight(page);
-	PIX *p, *q;
+	PIX *p;
 	BOX *box;
 
 	/* the letter as rendered: 300 dpi declared */
@@ -251,35 +274,11 @@ static void test_early_views(classify_ocr *o, PIX *page)
 
 	/* no resolution in the file: estimated from the characters, at 300 and at 150 dpi */
 	p = pixCopy(NULL, page);
-	pixSetXRes(p, 0);
-	pixSetYRes(p, 0);
-	path = write_png(p, "views-nores-300.png");
-	CHECK(classify_ocr_early(o, "views nores 300", path, NULL, &e, err, sizeof(err)) == 0);
-	if (e.early.estimated != 1 || e.early.dpi < 220 || e.early.dpi > 400)
-		fprintf(stderr, "views nores 300: dpi %d (estimated %d, characters %.0f px)\n",
-			e.early.dpi, e.early.estimated, e.early.char_px);
-	CHECK(e.early.estimated == 1 && e.early.dpi >= 220 && e.early.dpi <= 400);
-	CHECK(e.early.scale < 0.55);
-	CHECK(
-	    has_words("views nores 300", e.text.data, (const char *const[]){"Musterstadt", NULL}));
-	classify_ocr_early_release(o);
-	classify_ocr_result_free(&e);
+	test_early_estimated(o, p, "views-nores-300.png", 220, 400);
 	pixDestroy(&p);
-	q = pixScaleToGray2(page);
-	pixSetXRes(q, 0);
-	pixSetYRes(q, 0);
-	path = write_png(q, "views-nores-150.png");
-	CHECK(classify_ocr_early(o, "views nores 150", path, NULL, &e, err, sizeof(err)) == 0);
-	if (e.early.estimated != 1 || e.early.dpi < 110 || e.early.dpi > 200)
-		fprintf(stderr, "views nores 150: dpi %d (estimated %d, characters %.0f px)\n",
-			e.early.dpi, e.early.estimated, e.early.char_px);
-	CHECK(e.early.estimated == 1 && e.early.dpi >= 110 && e.early.dpi <= 200);
-	CHECK(e.early.scale > 0.6);
-	CHECK(
-	    has_words("views nores 150", e.text.data, (const char *const[]){"Musterstadt", NULL}));
-	classify_ocr_early_release(o);
-	classify_ocr_result_free(&e);
-	pixDestroy(&q);
+	p = pixScaleToGray2(page);
+	test_early_estimated(o, p, "views-nores-150.png", 110, 200);
+	pixDestroy(&p);
 
 	/* a slip 9 cm wide and 25 cm long: read whole in the first look */
 	box = boxCreate(0, 0, 1063, 2953);
