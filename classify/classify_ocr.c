@@ -925,6 +925,7 @@ int classify_ocr_early(classify_ocr *o, const char *log_id, const char *image, c
 				  "turned %d degrees, confidence %.1f",
 				  log_id, rd.conf, rd.turned ? ", lines run down" : "", deg, oc);
 		}
+		pixDestroy(&clean); /* a colour A4 page is 36 MB: hold no more copies than needed */
 		if (pg.osd_conf >= OCR_OSD_MIN_CONF && deg != 0 &&
 		    (page2 = ocr_turn(pix, (360 - deg) % 360)) != NULL) {
 			pg.passes++;
@@ -946,6 +947,7 @@ int classify_ocr_early(classify_ocr *o, const char *log_id, const char *image, c
 			}
 		}
 	}
+	pixDestroy(&pix); /* page holds what is kept */
 	c = classify_ocr_clean_utf8(txt, strlen(txt), &res->text);
 	if (c != -1)
 		c = classify_ocr_clean_utf8(txt, strlen(txt), &res->top) == -1 ? -1 : c;
