@@ -23,7 +23,7 @@ BENCH_WORK=$W/classify BENCH_DOCS=2 MAILROOM_SHARED=$SHARED \
 r=$W/classify/report.txt
 [ -s "$r" ] || fail "bench/classify wrote no report"
 grep -q '^corpus: .*(2 documents' "$r" || fail "bench/classify did not take 2 documents: $(grep corpus: "$r")"
-grep -q 'early pass (top of page 1' "$r" || fail "no early-pass CPU figure against the CLI"
+grep -q 'early pass (page 1 at about 120 dpi' "$r" || fail "no early-pass CPU figure against the CLI"
 grep -q 'precision on decided documents' "$r" || fail "no precision figure"
 grep -q 'RSS peak' "$r" || fail "no RSS figure"
 [ "$(tail -n +2 "$W/classify/results.tsv" | wc -l)" -eq 4 ] || fail "expected 4 result rows (2 documents x 2 variants)"
