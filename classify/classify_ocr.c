@@ -47,18 +47,6 @@
 #define OCR_MAX_PAGE_BYTES (256ull << 20)
 
 /*
- * When a page is shown to orientation detection: its mean word confidence is below
- * OCR_POOR_CONF (full pass; upright pages of the benchmark corpus, clean, grainy or
- * skewed by 2-5 degrees, read at 75 or more, turned ones at 33-59) or
- * OCR_POOR_CONF_EARLY (the reduced top region: upright 56 or more, upside down 45 or
- * less), or the layout analysis found most of the text in lines that are not upright
- * (a page turned by 90 degrees: tesseract reads such lines sideways, often with a good
- * confidence). OSD's verdict is taken from OCR_OSD_MIN_CONF on (its confidence is the
- * margin over the next orientation; about 15 is sure, receipts reach only 6-10), and
- * only if the turned page then reads better than before (OSD said 180 or 270 with
- * at most 0.6 for upright pages of the corpus, 1.0-30 for most turned ones).
- */
-/*
  * The early pass (see CLASSIFY_OCR_EARLY_DPI). A page that does not declare CLASSIFY_OCR_MIN_DPI
  * or more gets a resolution from the median size (the longer side) of its character-like
  * components: OCR_CHAR_PX_300 is that median for print at 300 dpi (the corpus renders:
@@ -78,6 +66,18 @@
 #define OCR_EARLY_WHOLE 0.8
 #define OCR_EARLY_CLEAN_SCALE 0.5
 
+/*
+ * When a page is shown to orientation detection: its mean word confidence is below
+ * OCR_POOR_CONF (full pass; upright pages of the benchmark corpus, clean, grainy or
+ * skewed by 2-5 degrees, read at 75 or more, turned ones at 33-59) or
+ * OCR_POOR_CONF_EARLY (the reduced top region: upright 56 or more, upside down 45 or
+ * less), or the layout analysis found most of the text in lines that are not upright
+ * (a page turned by 90 degrees: tesseract reads such lines sideways, often with a good
+ * confidence). OSD's verdict is taken from OCR_OSD_MIN_CONF on (its confidence is the
+ * margin over the next orientation; about 15 is sure, receipts reach only 6-10), and
+ * only if the turned page then reads better than before (OSD said 180 or 270 with
+ * at most 0.6 for upright pages of the corpus, 1.0-30 for most turned ones).
+ */
 #define OCR_POOR_CONF 65
 #define OCR_POOR_CONF_EARLY 50
 #define OCR_OSD_MIN_CONF 1.0
@@ -739,7 +739,7 @@ static int ocr_cmp_int(const void *a, const void *b)
 /*
  * The median size in pixels of pix's character-like components (longer side 6-120
  * pixels, at most three times the shorter: letters and digits, not rules, dots or
- * speckle), found at half resolution after Otsu's threshold; 0 if fewer than
+ * speckle), found at half resolution (after Otsu's threshold unless bilevel); 0 if fewer than
  * OCR_CHAR_MIN_COUNT. Orientation does not matter (the longer side). About 10 ms an A4 page.
  */
 static double ocr_char_size(PIX *pix)
@@ -749,10 +749,17 @@ static double ocr_char_size(PIX *pix)
 	int *v = NULL, n, k = 0, i;
 	double m = 0.0;
 
-	if ((g = pixConvertTo8(pix, 0)) == NULL || (half = pixScaleAreaMap2(g)) == NULL ||
-	    pixOtsuAdaptiveThreshold(half, pixGetWidth(half), pixGetHeight(half), 0, 0, 0.1, NULL,
-				     &bin) != 0 ||
-	    bin == NULL || (boxa = pixConnCompBB(bin, 8)) == NULL)
+	if (pixGetDepth(pix) == 1) {
+		/* a bilevel page stays bilevel: 8 bits a pixel would be 8 times its size */
+		if ((bin = pixReduceRankBinary2(pix, 1, NULL)) == NULL)
+			goto out;
+	} else if ((g = pixConvertTo8(pix, 0)) == NULL || (half = pixScaleAreaMap2(g)) == NULL ||
+		   pixOtsuAdaptiveThreshold(half, pixGetWidth(half), pixGetHeight(half), 0, 0, 0.1,
+					    NULL, &bin) != 0 ||
+		   bin == NULL) {
+		goto out;
+	}
+	if ((boxa = pixConnCompBB(bin, 8)) == NULL)
 		goto out;
 	n = boxaGetCount(boxa);
 	v = xcalloc((size_t)n + 1, sizeof(*v));
