@@ -19,9 +19,9 @@
 	default one per CPU), each with its own tesseract engines initialised once;
 	the parent holds the stage lock, restarts a worker that dies and re-queues
 	or quarantines its letter (docs/SPOOL-FORMAT.md "Workers"). The type is
-	first decided from the top of page 1 at reduced resolution, then, if that
-	is not sure, from the rest of page 1 (the early pass, two looks); when the
-	margin reaches early.margin that decision stands, and a
+	first decided from the top of page 1 at reduced resolution (the early pass;
+	with early.rest, when that is not sure, from the rest of page 1 too); when
+	the margin reaches early.margin that decision stands, and a
 	nicht_scannen letter then gets no full-text OCR at all. job.json records
 	both ("decided_from": "early" or "full", "early": {...}).
  *
