@@ -740,7 +740,8 @@ static int ocr_cmp_int(const void *a, const void *b)
  * The median size in pixels of pix's character-like components (longer side 6-120
  * pixels, at most three times the shorter: letters and digits, not rules, dots or
  * speckle), found at half resolution (after Otsu's threshold unless bilevel); 0 if fewer than
- * OCR_CHAR_MIN_COUNT. Orientation does not matter (the longer side). About 10 ms an A4 page.
+ * OCR_CHAR_MIN_COUNT. Orientation does not matter (the longer side). Tens of ms an A4 page
+ * (57 ms CPU with the decoding of a 300 dpi gray TIFF).
  */
 static double ocr_char_size(PIX *pix)
 {
