@@ -16,8 +16,9 @@
  *	file; others are LZW TIFFs made with leptonica: gaussian noise, a skew of
  *	2 to 5 degrees either way, a rotation by 90 or 180 degrees), then
  *	  - runs the classify path in-process: classify_engine_file, the very
- *	    function of mailroom-classify --explain (early pass over the top of
- *	    page 1, full-text OCR unless nicht_scannen was decided early, the
+ *	    function of mailroom-classify --explain (early pass over page 1 at
+ *	    about 120 dpi: the top, with early.rest the rest too; full-text OCR
+ *	    unless nicht_scannen was decided early, the
  *	    Scankonzept rules, routing), one engine initialised once, timed with
  *	    getrusage(RUSAGE_SELF);
  *	  - runs "tesseract PAGE OUT -l deu+eng" (OMP_THREAD_LIMIT=1) once per page
@@ -26,8 +27,10 @@
  *	document for both, their ratio, the worker's RSS, and the targets of issue 3.
  *
  *	--pages N is the soak mode: no CLI, the documents and variants are cycled
- *	until N pages have been recognised, and the RSS is printed as it goes, to
- *	show that it stays flat.
+ *	until N pages have been recognised and the RSS is printed as it goes.
+ *	Flat means the RSS after a document is no more than BENCH_RSS_GROWTH_MB
+ *	(median) above the RSS after the same document a cycle before, from the
+ *	third cycle on; the RSS between documents follows the page size.
  *
  * SECURITY
  *	A benchmark on trusted, shared test material; writes only below DIR.
