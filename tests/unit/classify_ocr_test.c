@@ -233,7 +233,8 @@ static void test_early_estimated(classify_ocr *o, PIX *p, const char *name, int 
  * What the early pass reads: a 300 dpi page is reduced to 120 dpi and its first look
  * stops at 40 % of the height; the second look reads the rest (a page whose only text
  * is at the bottom); a page without a resolution gets one from its characters (the
- * page at 300 and at 150 dpi); a narrow slip is read whole in the first look.
+ * page at 300 and at 150 dpi; a blank one is taken as 300 dpi); a narrow slip is
+ * read whole in the first look.
  */
 static void test_early_views(classify_ocr *o, PIX *page)
 {
@@ -279,6 +280,17 @@ static void test_early_views(classify_ocr *o, PIX *page)
 	p = pixScaleToGray2(page);
 	test_early_estimated(o, p, "views-nores-150.png", 110, 200);
 	pixDestroy(&p);
+
+	/* nothing to measure (a blank page without a resolution): taken as 300 dpi */
+	p = pixCreate(w, h, 1);
+	pixSetXRes(p, 0);
+	pixSetYRes(p, 0);
+	path = write_png(p, "views-blank.png");
+	pixDestroy(&p);
+	CHECK(classify_ocr_early(o, "views blank", path, NULL, &e, err, sizeof(err)) == 0);
+	CHECK(e.early.estimated == 1 && e.early.char_px == 0.0 && e.early.dpi == 300);
+	classify_ocr_early_release(o);
+	classify_ocr_result_free(&e);
 
 	/* a slip 9 cm wide and 25 cm long: read whole in the first look */
 	box = boxCreate(0, 0, 1063, 2953);
